@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds qwenrt and runs the main job: a model's description, then a generation.
+# Usage: scripts/run.sh [MODEL]   (default: the tiny Qwen3 test checkpoint shipped in tests/data)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$(nproc)"
+model="${1:-tests/data/models/qwen3-untied}"
+./build/qwenrt info --model "$model"
+echo "greedy continuation of tokens 39,289,75,78,263:"
+./build/qwenrt generate --model "$model" --tokens 39,289,75,78,263 -n 16

@@ -1,0 +1,94 @@
+#include "api/gguf_export.h"
+
+#include "base/error.h"
+#include "io/gguf.h"
+#include "io/gguf_writer.h"
+#include "io/tokenizer_metadata.h"
+#include "tensor/quant.h"
+
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+namespace qwenrt {
+namespace fs = std::filesystem;
+
+uint32_t gguf_file_type(DType type) {
+  switch (type) {  // llama.cpp enum llama_ftype
+    case DType::F32:
+      return 0;
+    case DType::F16:
+      return 1;
+    case DType::Q8_0:
+      return 7;
+    case DType::BF16:
+      return 32;
+  }
+  return 0;
+}
+
+DType export_tensor_type(const std::string& name, const Shape& shape, DType target) {
+  // convert_hf_to_gguf.py: 1-D tensors and norms are F32; so are routers, conv kernels and
+  // anything not named *.weight (ssm_a, ssm_dt.bias).
+  const bool keep_f32 = shape.rank <= 1 || name.ends_with("_norm.weight") || !name.ends_with(".weight") ||
+                        name.find("ffn_gate_inp") != std::string::npos || name.find("ssm_conv1d") != std::string::npos;
+  if (keep_f32) return DType::F32;
+  if (!row_bytes_checked(target, shape.cols())) return DType::F16;  // gguf-py: quantization error -> F16
+  return target;
+}
+
+ExportReport export_gguf(const Model& model, const std::string& out_path, DType target, ThreadPool& pool) {
+  const ModelInfo& info = model.info();
+  GgufWriter w;
+  const bool from_gguf = fs::is_regular_file(info.source);
+  std::string name = fs::path(info.source).filename().string();
+  if (from_gguf) {
+    // Keep everything the source file says except what describes its encoding.
+    const GgufFile src = GgufFile::open(info.source);
+    for (const auto& [key, value] : src.metadata()) {
+      if (key == "general.file_type" || key == "general.quantization_version" || key == "general.alignment") continue;
+      w.set(key, value);
+    }
+  } else {
+    w.set("general.architecture", GgufValue::string(info.gguf_architecture));
+    w.set("general.type", GgufValue::string("model"));
+    w.set("general.name", GgufValue::string(name.empty() ? info.arch : name));
+    model.write_gguf_metadata(w);
+  }
+  w.set("general.file_type", GgufValue::u32(gguf_file_type(target)));
+  w.set("general.quantization_version", GgufValue::u32(2));
+  if (!from_gguf) {
+    if (fs::exists(fs::path(info.source) / "tokenizer.json")) {
+      for (auto& [key, value] : hf_tokenizer_metadata(info.source, info.n_vocab, model.gguf_tokenizer_pre())) {
+        w.set(key, std::move(value));
+      }
+    }
+  }
+
+  ExportReport report;
+  for (const auto& [tensor_name, view] : model.weights().tensors()) {
+    const DType type = export_tensor_type(tensor_name, view.shape, target);
+    report.types.emplace_back(tensor_name, type);
+    report.bytes += row_bytes(type, view.cols()) * static_cast<size_t>(view.rows());
+    const TensorView src = view;
+    w.add_tensor(tensor_name, type, view.shape, [src, type, &pool](std::byte* out, size_t) {
+      const size_t out_row = row_bytes(type, src.cols());
+      if (type == src.dtype) {
+        std::memcpy(out, src.data, src.nbytes());
+        return;
+      }
+      pool.parallel_for(src.rows(), 16, [&](int64_t r0, int64_t r1, int) {
+        std::vector<float> row(static_cast<size_t>(src.cols()));
+        for (int64_t r = r0; r < r1; ++r) {
+          dequantize_row(src.dtype, src.row(r), row.data(), src.cols());
+          quantize_row(type, row.data(), out + static_cast<size_t>(r) * out_row, src.cols());
+        }
+      });
+    });
+  }
+  report.n_tensors = report.types.size();
+  w.write(out_path);
+  return report;
+}
+
+}  // namespace qwenrt

@@ -1,0 +1,143 @@
+// qwenrt bench: prefill (pp) and decode (tg) tokens/s in the manner of llama-bench: each test
+// runs on a fresh cache, after a warm-up, repeated; the figure is the median of the repeats.
+#include "base/error.h"
+#include "base/strings.h"
+#include "base/timer.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "kernels/kernels.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <random>
+
+namespace qwenrt::cli {
+namespace {
+
+struct Result {
+  std::string test;
+  int n_prompt = 0, n_gen = 0;
+  std::vector<double> samples;  // tokens/s per repeat
+  double median() const {
+    std::vector<double> s = samples;
+    std::sort(s.begin(), s.end());
+    const size_t n = s.size();
+    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+  }
+};
+
+std::vector<int32_t> random_tokens(int n, int64_t vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& v : t) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(vocab));
+  return t;
+}
+
+// One prefill of n tokens in a single batch; returns seconds.
+double run_prefill(const Model& m, const ExecContext& ctx, const std::vector<int32_t>& tokens) {
+  auto state = m.new_state({});
+  Batch b;
+  for (size_t i = 0; i < tokens.size(); ++i) b.add(tokens[i], static_cast<int32_t>(i), 0, i + 1 == tokens.size());
+  ForwardOutput out;
+  Timer t;
+  m.forward(b, *state, out, ctx);
+  return t.seconds();
+}
+
+// n single-token decode steps from an empty cache; returns seconds.
+double run_decode(const Model& m, const ExecContext& ctx, const std::vector<int32_t>& tokens) {
+  auto state = m.new_state({});
+  ForwardOutput out;
+  Batch b;
+  Timer t;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    b.clear();
+    b.add(tokens[i], static_cast<int32_t>(i), 0, true);
+    m.forward(b, *state, out, ctx);
+  }
+  return t.seconds();
+}
+
+}  // namespace
+
+Run add_bench(CLI::App& app) {
+  struct Opts {
+    std::string model, synthetic, dtype = "BF16";
+    int threads = 0, n_prompt = 512, n_gen = 128, reps = 5, layers = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* model_opt = app.add_option("-m,--model", o->model, "Model: a Hugging Face directory or a .gguf file");
+  app.add_option("--synthetic", o->synthetic, "Random-weight model of a real shape, built in memory (qwen3-0.6b)")
+      ->excludes(model_opt);
+  app.add_option("--dtype", o->dtype, "Weight type of the synthetic model (F32, F16, BF16, Q8_0)")->capture_default_str();
+  app.add_option("--layers", o->layers, "Depth of the synthetic model (default: the real depth)");
+  app.add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens for the prefill test (0: skip)")->capture_default_str();
+  app.add_option("-n,--n-gen", o->n_gen, "Tokens for the decode test (0: skip)")->capture_default_str();
+  app.add_option("-r,--repetitions", o->reps, "Repeats per test (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("-t,--threads", o->threads, "Threads (default: one per available core)");
+  app.add_flag("--json", o->json, "Print a JSON array of results");
+  return [o] {
+    if (o->model.empty() == o->synthetic.empty()) fail("bench: give exactly one of --model PATH or --synthetic NAME");
+    std::unique_ptr<Runtime> rt;
+    if (!o->synthetic.empty()) {
+      const auto dtype = dtype_from_name(o->dtype);
+      if (!dtype) fail("--dtype: unknown type '{}'", o->dtype);
+      rt = Runtime::synthetic(o->synthetic, *dtype, o->layers, 1234, RuntimeOptions{o->threads});
+    } else {
+      rt = Runtime::load(o->model, RuntimeOptions{o->threads});
+    }
+    const Model& m = rt->model();
+    const ExecContext& ctx = rt->context();
+    std::vector<Result> results;
+    if (o->n_prompt > 0) {
+      Result r{fmt::format("pp{}", o->n_prompt), o->n_prompt, 0, {}};
+      const auto tokens = random_tokens(o->n_prompt, m.info().n_vocab, 7);
+      run_prefill(m, ctx, random_tokens(std::min(o->n_prompt, 32), m.info().n_vocab, 8));  // warm-up
+      for (int i = 0; i < o->reps; ++i) r.samples.push_back(o->n_prompt / run_prefill(m, ctx, tokens));
+      results.push_back(r);
+    }
+    if (o->n_gen > 0) {
+      Result r{fmt::format("tg{}", o->n_gen), 0, o->n_gen, {}};
+      const auto tokens = random_tokens(o->n_gen, m.info().n_vocab, 9);
+      run_decode(m, ctx, random_tokens(std::min(o->n_gen, 8), m.info().n_vocab, 10));  // warm-up
+      for (int i = 0; i < o->reps; ++i) r.samples.push_back(o->n_gen / run_decode(m, ctx, tokens));
+      results.push_back(r);
+    }
+    const double weight_bytes = static_cast<double>(m.weights().total_bytes());
+    int64_t params = 0;
+    for (const auto& [name, v] : m.weights().tensors()) params += v.numel();
+    const char* isa = kernels::isa_name(ctx.kernels->isa);
+    if (o->json) {
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (const auto& r : results) {
+        arr.push_back({{"model", m.info().source},
+                       {"arch", m.info().arch},
+                       {"model_size", static_cast<uint64_t>(weight_bytes)},
+                       {"model_n_params", params},
+                       {"backend", std::string("cpu-") + isa},
+                       {"n_threads", rt->pool().size()},
+                       {"test", r.test},
+                       {"n_prompt", r.n_prompt},
+                       {"n_gen", r.n_gen},
+                       {"tokens_per_s", r.median()},
+                       {"samples_ts", r.samples}});
+      }
+      std::cout << arr.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>7} | {:>12} |\n", "model", "size", "params",
+                             "backend", "threads", "test", "t/s (median)");
+    std::cout << fmt::format("|{:-<42}|{:->12}|{:->10}|{:->12}|{:->9}|{:->9}|{:->14}|\n", "", "", "", "", "", "", "");
+    for (const auto& r : results) {
+      std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>7} | {:>12.2f} |\n", m.info().source,
+                               format_bytes(weight_bytes), format_count(static_cast<double>(params)),
+                               std::string("cpu-") + isa, rt->pool().size(), r.test, r.median());
+    }
+    return 0;
+  };
+}
+
+}  // namespace qwenrt::cli

@@ -1,0 +1,44 @@
+// qwenrt quantize IN OUT --type T: any model qwenrt loads -> a GGUF file llama.cpp loads.
+#include "api/gguf_export.h"
+#include "base/error.h"
+#include "base/strings.h"
+#include "base/timer.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+
+#include <iostream>
+#include <map>
+
+namespace qwenrt::cli {
+
+Run add_quantize(CLI::App& app) {
+  struct Opts {
+    std::string in, out, type = "Q8_0";
+    int threads = 0;
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("input", o->in, "Source model: a Hugging Face directory or a .gguf file")->required();
+  app.add_option("output", o->out, "GGUF file to write")->required();
+  app.add_option("--type", o->type, "F32, F16, BF16 or Q8_0")->capture_default_str();
+  app.add_option("-t,--threads", o->threads, "Threads")->check(CLI::NonNegativeNumber);
+  app.add_flag("-q,--quiet", o->quiet, "Print nothing on success");
+  return [o] {
+    const auto type = dtype_from_name(o->type);
+    if (!type) fail("--type: '{}' is not a type qwenrt writes (F32, F16, BF16, Q8_0)", o->type);
+    Timer timer;
+    auto rt = Runtime::load(o->in, RuntimeOptions{o->threads});
+    const ExportReport r = export_gguf(rt->model(), o->out, *type, rt->pool());
+    if (!o->quiet) {
+      std::map<std::string, int> counts;
+      for (const auto& [name, t] : r.types) counts[std::string(dtype_name(t))]++;
+      std::string summary;
+      for (const auto& [t, n] : counts) summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, t);
+      std::cout << fmt::format("wrote {}: {} tensors ({}), {} of tensor data, in {:.2f} s\n", o->out, r.n_tensors, summary,
+                               format_bytes(static_cast<double>(r.bytes)), timer.seconds());
+    }
+    return 0;
+  };
+}
+
+}  // namespace qwenrt::cli

@@ -1,0 +1,70 @@
+#include "base/cpu_features.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "kernels/kernels.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace qwenrt::kernels {
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar:
+      return "scalar";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+size_t act_row_bytes(ActFormat format, int64_t k) {
+  switch (format) {
+    case ActFormat::F32:
+      return static_cast<size_t>(k) * sizeof(float);
+    case ActFormat::Q8:
+      QW_CHECK(k % kQ8ActBlockElems == 0);
+      return static_cast<size_t>(k / kQ8ActBlockElems) * sizeof(BlockQ8Act);
+  }
+  return 0;
+}
+
+const KernelTable* kernel_table_for(Isa isa) {
+  const CpuFeatures& cpu = cpu_features();
+  switch (isa) {
+    case Isa::Scalar:
+      return &scalar_kernels();
+    case Isa::Avx2:
+      return cpu.has_avx2_level() ? &avx2_kernels() : nullptr;
+    case Isa::Avx512:
+      return cpu.has_avx512_level() ? &avx512_kernels() : nullptr;
+  }
+  return nullptr;
+}
+
+namespace {
+
+const KernelTable& choose() {
+  if (const char* env = std::getenv("QWENRT_ISA")) {
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+      if (std::strcmp(env, isa_name(isa)) != 0) continue;
+      if (const KernelTable* t = kernel_table_for(isa)) return *t;
+      log_warn("QWENRT_ISA={} is not supported by this CPU; choosing automatically", env);
+    }
+  }
+  for (Isa isa : {Isa::Avx512, Isa::Avx2}) {
+    if (const KernelTable* t = kernel_table_for(isa)) return *t;
+  }
+  return scalar_kernels();
+}
+
+}  // namespace
+
+const KernelTable& kernel_table() {
+  static const KernelTable& table = choose();
+  return table;
+}
+
+}  // namespace qwenrt::kernels

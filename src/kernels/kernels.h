@@ -1,0 +1,75 @@
+#pragma once
+// The kernel API: a table of plain function pointers, one table per ISA level, picked once at
+// start-up from the CPU's features. Kernels are single-threaded and work on a range of output
+// rows; model/ splits work across threads. Every entry has a scalar twin in ref/ that is the
+// oracle the SIMD variants are tested against.
+//
+// This header is included by the ISA translation units (compiled with -mavx2 / -mavx512*), so it
+// must stay free of inline functions and templates that other code also instantiates: the
+// linker would otherwise be free to pick the AVX-512 copy for everyone.
+#include "tensor/dtype.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qwenrt::kernels {
+
+enum class Isa : uint8_t { Scalar, Avx2, Avx512 };
+const char* isa_name(Isa isa);
+
+// Activations are given to a matmul in the format its weight type wants.
+enum class ActFormat : uint8_t {
+  F32,  // plain float rows
+  Q8,   // blocks of 32: f32 scale + 32 x int8 (row length must be a multiple of 32)
+};
+
+inline constexpr int kQ8ActBlockElems = 32;
+struct BlockQ8Act {
+  float d;
+  int8_t qs[kQ8ActBlockElems];
+};
+static_assert(sizeof(BlockQ8Act) == 36);
+
+// Bytes of one activation row of `k` values in `format`.
+size_t act_row_bytes(ActFormat format, int64_t k);
+
+// y[t * y_stride + r] = sum_c W[r, c] * x_t[c]  for r in [r0, r1), t in [0, n_tok).
+struct MatmulArgs {
+  const std::byte* w;  // row r starts at w + r * w_row_bytes
+  size_t w_row_bytes;
+  int64_t k;            // inner dimension
+  const std::byte* x;  // token t's activations start at x + t * x_row_bytes
+  size_t x_row_bytes;
+  int n_tok;
+  float* y;
+  int64_t y_stride;
+  int64_t r0, r1;
+};
+using MatmulFn = void (*)(const MatmulArgs&);
+
+struct MatmulKernel {
+  ActFormat act;
+  MatmulFn fn;
+};
+
+struct KernelTable {
+  Isa isa;
+  MatmulKernel matmul[kNumDTypes];  // indexed by DType
+  // x (k floats) -> k / 32 BlockQ8Act
+  void (*quantize_q8_act)(const float* x, BlockQ8Act* out, int64_t k);
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a * x
+  void (*scale_f32)(float* y, float a, int64_t n);                 // y *= a
+};
+
+// The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512 when supported).
+const KernelTable& kernel_table();
+// A specific level, or nullptr when this CPU cannot run it (tests compare every level to Scalar).
+const KernelTable* kernel_table_for(Isa isa);
+
+// Implemented in ref/ and x86/; declared here so dispatch can list them explicitly.
+const KernelTable& scalar_kernels();
+const KernelTable& avx2_kernels();
+const KernelTable& avx512_kernels();
+
+}  // namespace qwenrt::kernels

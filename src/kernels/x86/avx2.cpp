@@ -1,0 +1,247 @@
+// AVX2 + FMA + F16C kernels. Compiled with -mavx2 -mfma -mf16c; everything here is in an
+// anonymous namespace and uses only intrinsics, so no AVX2 code can leak into shared inline
+// functions (see kernels.h).
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/kernels.h"
+
+namespace qwenrt::kernels {
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// ---- float-weight matmul (F32, F16, BF16): weights widened to f32, FMA with f32 activations ----
+
+struct LoadF32 {
+  static __m256 load8(const std::byte* w, int64_t c) { return _mm256_loadu_ps(reinterpret_cast<const float*>(w) + c); }
+  static float load1(const std::byte* w, int64_t c) { return reinterpret_cast<const float*>(w)[c]; }
+};
+struct LoadF16 {
+  static __m256 load8(const std::byte* w, int64_t c) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(w) + c)));
+  }
+  static float load1(const std::byte* w, int64_t c) { return _cvtsh_ss(reinterpret_cast<const uint16_t*>(w)[c]); }
+};
+struct LoadBF16 {
+  static __m256 load8(const std::byte* w, int64_t c) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(w) + c));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static float load1(const std::byte* w, int64_t c) {
+    const uint32_t bits = static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(w)[c]) << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+  }
+};
+
+// RN weight rows x TN tokens, full dot products over k.
+template <class L, int RN, int TN>
+void micro_float(const MatmulArgs& a, int64_t r, int t) {
+  __m256 acc[RN][TN];
+  const std::byte* w[RN];
+  const float* x[TN];
+  for (int i = 0; i < RN; ++i) {
+    w[i] = a.w + static_cast<size_t>(r + i) * a.w_row_bytes;
+    for (int j = 0; j < TN; ++j) acc[i][j] = _mm256_setzero_ps();
+  }
+  for (int j = 0; j < TN; ++j) x[j] = reinterpret_cast<const float*>(a.x + static_cast<size_t>(t + j) * a.x_row_bytes);
+  int64_t c = 0;
+  for (; c + 8 <= a.k; c += 8) {
+    __m256 xv[TN];
+    for (int j = 0; j < TN; ++j) xv[j] = _mm256_loadu_ps(x[j] + c);
+    for (int i = 0; i < RN; ++i) {
+      const __m256 wv = L::load8(w[i], c);
+      for (int j = 0; j < TN; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < RN; ++i) {
+    for (int j = 0; j < TN; ++j) {
+      float s = hsum(acc[i][j]);
+      for (int64_t cc = c; cc < a.k; ++cc) s += L::load1(w[i], cc) * x[j][cc];
+      a.y[(t + j) * a.y_stride + r + i] = s;
+    }
+  }
+}
+
+// ---- Q8_0 weights x Q8 activations: int8 dot products per 32-block, scaled in float ----
+
+struct BlockQ8_0 {
+  uint16_t d;
+  int8_t qs[32];
+};
+static_assert(sizeof(BlockQ8_0) == 34);
+
+inline __m256 dot_q8_block(__m256i w, __m256i x) {
+  const __m256i abs_w = _mm256_sign_epi8(w, w);
+  const __m256i x_signed = _mm256_sign_epi8(x, w);
+  const __m256i pairs = _mm256_maddubs_epi16(abs_w, x_signed);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+template <int RN, int TN>
+void micro_q8_0(const MatmulArgs& a, int64_t r, int t) {
+  __m256 acc[RN][TN];
+  const BlockQ8_0* w[RN];
+  const BlockQ8Act* x[TN];
+  for (int i = 0; i < RN; ++i) {
+    w[i] = reinterpret_cast<const BlockQ8_0*>(a.w + static_cast<size_t>(r + i) * a.w_row_bytes);
+    for (int j = 0; j < TN; ++j) acc[i][j] = _mm256_setzero_ps();
+  }
+  for (int j = 0; j < TN; ++j) x[j] = reinterpret_cast<const BlockQ8Act*>(a.x + static_cast<size_t>(t + j) * a.x_row_bytes);
+  const int64_t nb = a.k / 32;
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i xv[TN];
+    for (int j = 0; j < TN; ++j) xv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
+    for (int i = 0; i < RN; ++i) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[i][b].qs));
+      const float dw = _cvtsh_ss(w[i][b].d);
+      for (int j = 0; j < TN; ++j) {
+        acc[i][j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * x[j][b].d), dot_q8_block(wv, xv[j]), acc[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < RN; ++i) {
+    for (int j = 0; j < TN; ++j) a.y[(t + j) * a.y_stride + r + i] = hsum(acc[i][j]);
+  }
+}
+
+// ---- tiling: decode (one token) walks 4 rows at a time; batches use 2 rows x 4 tokens tiles
+// over blocks of 16 rows so a block's weights stay in cache while all tokens pass over them ----
+
+template <template <int, int> class Micro>
+void tiled(const MatmulArgs& a) {
+  if (a.n_tok == 1) {
+    int64_t r = a.r0;
+    for (; r + 4 <= a.r1; r += 4) Micro<4, 1>::run(a, r, 0);
+    for (; r < a.r1; ++r) Micro<1, 1>::run(a, r, 0);
+    return;
+  }
+  constexpr int64_t kRowBlock = 16;
+  for (int64_t rb = a.r0; rb < a.r1; rb += kRowBlock) {
+    const int64_t re = rb + kRowBlock < a.r1 ? rb + kRowBlock : a.r1;
+    for (int t = 0; t < a.n_tok; t += 4) {
+      const int tn = a.n_tok - t < 4 ? a.n_tok - t : 4;
+      int64_t r = rb;
+      for (; r + 2 <= re; r += 2) {
+        switch (tn) {
+          case 4: Micro<2, 4>::run(a, r, t); break;
+          case 3: Micro<2, 3>::run(a, r, t); break;
+          case 2: Micro<2, 2>::run(a, r, t); break;
+          default: Micro<2, 1>::run(a, r, t); break;
+        }
+      }
+      for (; r < re; ++r) {
+        switch (tn) {
+          case 4: Micro<1, 4>::run(a, r, t); break;
+          case 3: Micro<1, 3>::run(a, r, t); break;
+          case 2: Micro<1, 2>::run(a, r, t); break;
+          default: Micro<1, 1>::run(a, r, t); break;
+        }
+      }
+    }
+  }
+}
+
+template <class L>
+struct FloatMicro {
+  template <int RN, int TN>
+  struct M {
+    static void run(const MatmulArgs& a, int64_t r, int t) { micro_float<L, RN, TN>(a, r, t); }
+  };
+};
+template <int RN, int TN>
+struct Q8Micro {
+  static void run(const MatmulArgs& a, int64_t r, int t) { micro_q8_0<RN, TN>(a, r, t); }
+};
+
+void matmul_f32(const MatmulArgs& a) { tiled<FloatMicro<LoadF32>::M>(a); }
+void matmul_f16(const MatmulArgs& a) { tiled<FloatMicro<LoadF16>::M>(a); }
+void matmul_bf16(const MatmulArgs& a) { tiled<FloatMicro<LoadBF16>::M>(a); }
+void matmul_q8_0(const MatmulArgs& a) { tiled<Q8Micro>(a); }
+
+// Bit-identical to the scalar version: same max, same division, same multiply, round to even.
+void quantize_q8_act(const float* x, BlockQ8Act* out, int64_t k) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t b = 0; b < k / 32; ++b) {
+    const float* xb = x + b * 32;
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) {
+      v[i] = _mm256_loadu_ps(xb + 8 * i);
+      amax = _mm256_max_ps(amax, _mm256_and_ps(v[i], abs_mask));
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float d = _mm_cvtss_f32(m) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = d;
+    const __m256 idv = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int i = 0; i < 4; ++i) {
+      q[i] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[i], idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    const __m256i p01 = _mm256_packs_epi32(q[0], q[1]);
+    const __m256i p23 = _mm256_packs_epi32(q[2], q[3]);
+    const __m256i p = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), perm);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), p);
+  }
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  float s = hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
+  const __m256 av = _mm256_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void scale_f32(float* y, float alpha, int64_t n) {
+  const __m256 av = _mm256_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(av, _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] *= alpha;
+}
+
+}  // namespace
+
+const KernelTable& avx2_kernels() {
+  static const KernelTable table = {
+      Isa::Avx2,
+      {{ActFormat::F32, matmul_f32},
+       {ActFormat::F32, matmul_f16},
+       {ActFormat::F32, matmul_bf16},
+       {ActFormat::Q8, matmul_q8_0}},
+      quantize_q8_act,
+      dot_f32,
+      axpy_f32,
+      scale_f32,
+  };
+  return table;
+}
+
+}  // namespace qwenrt::kernels

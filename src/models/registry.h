@@ -1,0 +1,24 @@
+#pragma once
+// Finding and loading models: format detection, architecture lookup, synthetic presets.
+#include "model/model.h"
+#include "models/architecture.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qwenrt {
+
+const std::vector<const Architecture*>& architectures();
+
+// Opens PATH (Hugging Face directory or GGUF file) and builds the model. Throws Error with a
+// message naming the file and the problem.
+std::unique_ptr<Model> load_model(const std::string& path);
+
+// A random-weight model of a real shape, built in memory (never written to disk).
+// Presets: synthetic_presets(). `layers` > 0 overrides the depth (big models on small machines).
+std::unique_ptr<Model> make_synthetic_model(const std::string& preset, DType dtype, uint64_t seed, ThreadPool* pool,
+                                            int layers = 0);
+std::vector<std::string> synthetic_presets();
+
+}  // namespace qwenrt

@@ -1,0 +1,158 @@
+// Structural properties on tiny random-weight models (STYLE habit 6): prompt-at-once equals
+// token-by-token, chunked prefill equals one batch, several sequences in one batch equal each
+// run alone, truncating a sequence and re-feeding equals never having gone further, and runs
+// are deterministic.
+#include "api/runtime.h"
+#include "base/error.h"
+#include "model/golden.h"
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+
+namespace qwenrt::test {
+namespace {
+
+std::vector<int32_t> tokens(int n, int seed) {
+  std::vector<int32_t> t;
+  for (int i = 0; i < n; ++i) t.push_back((i * 37 + seed * 101 + 11) % 500);
+  return t;
+}
+
+// Logits of all positions of `ids`, fed in chunks of `chunk` tokens.
+std::vector<float> chunked(Runtime& rt, const std::vector<int32_t>& ids, size_t chunk) {
+  auto state = rt.model().new_state({});
+  ForwardOutput out;
+  std::vector<float> all;
+  for (size_t i = 0; i < ids.size(); i += chunk) {
+    Batch b;
+    for (size_t j = i; j < std::min(ids.size(), i + chunk); ++j) b.add(ids[j], static_cast<int32_t>(j), 0, true);
+    rt.model().forward(b, *state, out, rt.context());
+    all.insert(all.end(), out.logits.begin(), out.logits.end());
+  }
+  return all;
+}
+
+class Structural : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { rt_ = Runtime::load(data_path("models/" + GetParam()), RuntimeOptions{2}); }
+  std::unique_ptr<Runtime> rt_;
+};
+
+TEST_P(Structural, ChunkedPrefillEqualsOneBatch) {
+  const auto ids = tokens(100, 1);
+  const auto whole = chunked(*rt_, ids, 100);
+  for (size_t chunk : {1, 7, 64}) EXPECT_LE(max_abs_diff(chunked(*rt_, ids, chunk), whole), 1e-4) << chunk;
+}
+
+TEST_P(Structural, BatchedSequencesEqualEachAlone) {
+  // Four sequences of different lengths, prefilled together, then decoded together; each
+  // sequence's logits must equal those of running it alone.
+  const std::vector<std::vector<int32_t>> seqs = {tokens(5, 2), tokens(17, 3), tokens(1, 4), tokens(33, 5)};
+  std::vector<std::vector<float>> alone;
+  for (const auto& s : seqs) alone.push_back(chunked(*rt_, s, s.size()));
+
+  auto state = rt_->model().new_state({});
+  const int64_t V = rt_->model().info().n_vocab;
+  std::vector<std::vector<float>> together(seqs.size());
+  // Prefill all but each sequence's last 3 tokens in one batch, then decode the rest one step at a time.
+  Batch b;
+  std::vector<size_t> next(seqs.size(), 0);
+  for (size_t s = 0; s < seqs.size(); ++s) {
+    for (; next[s] + 3 < seqs[s].size(); ++next[s]) b.add(seqs[s][next[s]], static_cast<int32_t>(next[s]), static_cast<int32_t>(s), true);
+  }
+  ForwardOutput out;
+  auto collect = [&] {
+    for (size_t r = 0; r < out.rows.size(); ++r) {
+      const auto s = static_cast<size_t>(b.seq_ids[static_cast<size_t>(out.rows[r])]);
+      together[s].insert(together[s].end(), out.row(static_cast<int64_t>(r)), out.row(static_cast<int64_t>(r)) + V);
+    }
+  };
+  if (b.size() > 0) {
+    rt_->model().forward(b, *state, out, rt_->context());
+    collect();
+  }
+  while (true) {
+    b.clear();
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      if (next[s] < seqs[s].size()) {
+        b.add(seqs[s][next[s]], static_cast<int32_t>(next[s]), static_cast<int32_t>(s), true);
+        ++next[s];
+      }
+    }
+    if (b.size() == 0) break;
+    rt_->model().forward(b, *state, out, rt_->context());
+    collect();
+  }
+  for (size_t s = 0; s < seqs.size(); ++s) EXPECT_LE(max_abs_diff(together[s], alone[s]), 1e-4) << "sequence " << s;
+}
+
+TEST_P(Structural, TruncateThenRefeedEqualsFresh) {
+  const auto ids = tokens(40, 6);
+  auto state = rt_->model().new_state({});
+  ForwardOutput out;
+  Batch b;
+  for (size_t i = 0; i < ids.size(); ++i) b.add(ids[i], static_cast<int32_t>(i), 0, false);
+  rt_->model().forward(b, *state, out, rt_->context());
+  state->truncate(0, 20);
+  EXPECT_EQ(state->length(0), 20);
+  const auto other = tokens(10, 7);
+  b.clear();
+  for (size_t i = 0; i < other.size(); ++i) b.add(other[i], static_cast<int32_t>(20 + i), 0, true);
+  rt_->model().forward(b, *state, out, rt_->context());
+  std::vector<int32_t> fresh(ids.begin(), ids.begin() + 20);
+  fresh.insert(fresh.end(), other.begin(), other.end());
+  const auto ref = chunked(*rt_, fresh, fresh.size());
+  const std::vector<float> tail(ref.end() - static_cast<int64_t>(other.size()) * rt_->model().info().n_vocab, ref.end());
+  EXPECT_LE(max_abs_diff(out.logits, tail), 1e-4);
+}
+
+TEST_P(Structural, Deterministic) {
+  const auto ids = tokens(30, 8);
+  EXPECT_EQ(chunked(*rt_, ids, 30), chunked(*rt_, ids, 30));
+}
+
+TEST_P(Structural, OnlyRequestedLogitsAreReturned) {
+  auto state = rt_->model().new_state({});
+  Batch b;
+  b.add(1, 0, 0, false);
+  b.add(2, 1, 0, true);
+  b.add(3, 2, 0, false);
+  ForwardOutput out;
+  rt_->model().forward(b, *state, out, rt_->context());
+  EXPECT_EQ(out.rows, (std::vector<int64_t>{1}));
+  EXPECT_EQ(static_cast<int64_t>(out.logits.size()), rt_->model().info().n_vocab);
+}
+
+TEST_P(Structural, OutOfRangeTokenIsAnErrorBeforeAnythingChanges) {
+  auto state = rt_->model().new_state({});
+  Batch b;
+  b.add(1, 0, 0, true);
+  b.add(static_cast<int32_t>(rt_->model().info().n_vocab), 1, 0, true);
+  ForwardOutput out;
+  EXPECT_THROW(rt_->model().forward(b, *state, out, rt_->context()), Error);
+  EXPECT_EQ(state->length(0), 0);
+  b.tokens[1] = -1;
+  EXPECT_THROW(rt_->model().forward(b, *state, out, rt_->context()), Error);
+}
+
+TEST_P(Structural, CacheBudgetIsEnforced) {
+  auto state = rt_->model().new_state({rt_->model().state_bytes_per_token() * 40});
+  Batch b;
+  for (int i = 0; i < 32; ++i) b.add(1, i, 0, false);
+  ForwardOutput out;
+  rt_->model().forward(b, *state, out, rt_->context());
+  b.clear();
+  for (int i = 0; i < 32; ++i) b.add(1, i, 1, false);
+  EXPECT_THROW(rt_->model().forward(b, *state, out, rt_->context()), Error);
+  EXPECT_EQ(state->length(1), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, Structural, testing::Values("qwen3-tied", "qwen3-untied"),
+                         [](const testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param;
+                           for (char& c : n) c = c == '-' ? '_' : c;
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace qwenrt::test

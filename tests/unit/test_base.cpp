@@ -1,0 +1,73 @@
+#include "base/error.h"
+#include "base/strings.h"
+#include "threading/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+namespace qwenrt {
+namespace {
+
+TEST(Strings, ParseIntList) {
+  EXPECT_EQ(parse_int_list("1,2, 3", "x"), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(parse_int_list(" -5 ", "x"), (std::vector<int64_t>{-5}));
+  EXPECT_TRUE(parse_int_list("", "x").empty());
+  EXPECT_THROW(parse_int_list("1,,2", "x"), Error);
+  EXPECT_THROW(parse_int_list("1;2", "x"), Error);
+  EXPECT_THROW(parse_int_list("abc", "x"), Error);
+  EXPECT_THROW(parse_int_list("99999999999999999999", "x"), Error);
+  try {
+    parse_int_list("1,a", "--tokens");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--tokens"), std::string::npos);
+  }
+}
+
+TEST(Strings, FormatBytesAndCounts) {
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(1536), "1.50 KiB");
+  EXPECT_EQ(format_bytes(3.0 * 1024 * 1024 * 1024), "3.00 GiB");
+  EXPECT_EQ(format_count(596049920), "596.05M");
+  EXPECT_EQ(format_count(999), "999");
+}
+
+TEST(ThreadPool, RunsEveryTaskExactlyOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      std::atomic<int> bad_thread{0};
+      pool.run(n, [&](int64_t task, int thread) {
+        hits[static_cast<size_t>(task)]++;
+        if (thread < 0 || thread >= pool.size()) bad_thread++;
+      });
+      for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+      EXPECT_EQ(bad_thread.load(), 0);
+    }
+  }
+}
+
+TEST(ThreadPool, ParallelForCoversRangeWithoutOverlap) {
+  ThreadPool pool(3);
+  for (int rep = 0; rep < 200; ++rep) {  // many short jobs: the decode-step pattern
+    const int64_t n = 1 + rep * 7;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    pool.parallel_for(n, 4, [&](int64_t b, int64_t e, int) {
+      ASSERT_LT(b, e);
+      for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+    });
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+  }
+}
+
+TEST(ThreadPool, DefaultSizeIsAtLeastOne) {
+  EXPECT_GE(ThreadPool::default_threads(), 1);
+  ThreadPool pool;
+  EXPECT_EQ(pool.size(), ThreadPool::default_threads());
+}
+
+}  // namespace
+}  // namespace qwenrt

@@ -1,0 +1,208 @@
+// Every SIMD kernel against its scalar twin, over awkward sizes (0 to past two vector widths,
+// odd remainders, sub-ranges of rows, misaligned pointers). Tolerances come from the standard
+// bound on reordered float summation: |error| <= 2 * n * eps * sum |terms|.
+#include "kernels/kernels.h"
+#include "tensor/quant.h"
+
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace qwenrt::kernels {
+namespace {
+
+std::vector<Isa> available_simd() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (kernel_table_for(isa)) out.push_back(isa);
+  }
+  return out;
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Weights of `rows` x `k` in dtype t, stored at a deliberately odd (but element-aligned) offset.
+struct Weights {
+  std::vector<std::byte> storage;
+  size_t offset = 0;
+  size_t row_bytes = 0;
+  std::vector<float> values;  // the exact values the bytes encode
+  const std::byte* data() const { return storage.data() + offset; }
+};
+
+Weights make_weights(DType t, int64_t rows, int64_t k, uint32_t seed) {
+  Weights w;
+  w.row_bytes = row_bytes(t, k);
+  w.offset = t == DType::F32 ? 4 : 2;
+  w.storage.resize(w.offset + w.row_bytes * static_cast<size_t>(rows) + 64);
+  const auto src = random_floats(static_cast<size_t>(rows * k), seed);
+  w.values.resize(src.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    std::byte* dst = w.storage.data() + w.offset + static_cast<size_t>(r) * w.row_bytes;
+    quantize_row(t, src.data() + r * k, dst, k);
+    dequantize_row(t, dst, w.values.data() + r * k, k);
+  }
+  return w;
+}
+
+// Activations in the format the kernel wants, at a misaligned address.
+struct Acts {
+  std::vector<std::byte> storage;
+  size_t row_bytes = 0;
+  const std::byte* data() const { return storage.data() + 4; }
+};
+
+Acts make_acts(const KernelTable& kt, ActFormat f, const std::vector<float>& x, int n_tok, int64_t k) {
+  Acts a;
+  a.row_bytes = act_row_bytes(f, k);
+  a.storage.resize(4 + a.row_bytes * static_cast<size_t>(n_tok));
+  for (int t = 0; t < n_tok; ++t) {
+    std::byte* dst = a.storage.data() + 4 + static_cast<size_t>(t) * a.row_bytes;
+    if (f == ActFormat::F32) {
+      std::memcpy(dst, x.data() + t * k, static_cast<size_t>(k) * sizeof(float));
+    } else {
+      std::vector<BlockQ8Act> blocks(static_cast<size_t>(k / kQ8ActBlockElems));
+      kt.quantize_q8_act(x.data() + t * k, blocks.data(), k);
+      std::memcpy(dst, blocks.data(), a.row_bytes);
+    }
+  }
+  return a;
+}
+
+std::vector<float> run_matmul(const KernelTable& kt, DType t, const Weights& w, const Acts& a, int64_t k, int n_tok,
+                              int64_t rows, int64_t r0, int64_t r1) {
+  std::vector<float> y(static_cast<size_t>(n_tok * rows), -12345.0f);
+  MatmulArgs args{w.data(), w.row_bytes, k, a.data(), a.row_bytes, n_tok, y.data(), rows, r0, r1};
+  kt.matmul[static_cast<int>(t)].fn(args);
+  return y;
+}
+
+void check_matmul(DType t, int64_t k, int n_tok, int64_t rows, int64_t r0, int64_t r1) {
+  const KernelTable& ref = scalar_kernels();
+  const Weights w = make_weights(t, rows, k, static_cast<uint32_t>(k * 131 + rows));
+  const auto x = random_floats(static_cast<size_t>(n_tok * k), static_cast<uint32_t>(n_tok * 7 + k));
+  const ActFormat f = ref.matmul[static_cast<int>(t)].act;
+  const Acts a = make_acts(ref, f, x, n_tok, k);
+  const auto expect = run_matmul(ref, t, w, a, k, n_tok, rows, r0, r1);
+  // The scalar oracle itself against double-precision sums of the exact operands.
+  std::vector<float> xq(x);
+  if (f == ActFormat::Q8) {
+    for (int tt = 0; tt < n_tok; ++tt) {
+      const auto* blocks = reinterpret_cast<const BlockQ8Act*>(a.data() + static_cast<size_t>(tt) * a.row_bytes);
+      for (int64_t c = 0; c < k; ++c) xq[tt * k + c] = blocks[c / 32].d * blocks[c / 32].qs[c % 32];
+    }
+  }
+  for (int tt = 0; tt < n_tok; ++tt) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float got_ref = expect[tt * rows + r];
+      if (r < r0 || r >= r1) {
+        ASSERT_EQ(got_ref, -12345.0f) << "wrote outside [r0, r1)";
+        continue;
+      }
+      double sum = 0, mag = 0;
+      for (int64_t c = 0; c < k; ++c) {
+        sum += static_cast<double>(w.values[r * k + c]) * xq[tt * k + c];
+        mag += std::fabs(static_cast<double>(w.values[r * k + c]) * xq[tt * k + c]);
+      }
+      ASSERT_NEAR(got_ref, sum, 2 * k * FLT_EPSILON * mag + 1e-30) << dtype_name(t) << " k=" << k;
+    }
+  }
+  for (Isa isa : available_simd()) {
+    const KernelTable& kt = *kernel_table_for(isa);
+    ASSERT_EQ(kt.matmul[static_cast<int>(t)].act, f);
+    const auto got = run_matmul(kt, t, w, a, k, n_tok, rows, r0, r1);
+    for (int tt = 0; tt < n_tok; ++tt) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const size_t i = static_cast<size_t>(tt * rows + r);
+        if (r < r0 || r >= r1) {
+          ASSERT_EQ(got[i], -12345.0f) << isa_name(isa) << " wrote outside [r0, r1)";
+          continue;
+        }
+        double mag = 0;
+        for (int64_t c = 0; c < k; ++c) mag += std::fabs(static_cast<double>(w.values[r * k + c]) * xq[tt * k + c]);
+        ASSERT_NEAR(got[i], expect[i], 4 * k * FLT_EPSILON * mag + 1e-30)
+            << isa_name(isa) << " " << dtype_name(t) << " k=" << k << " n_tok=" << n_tok << " row=" << r;
+      }
+    }
+  }
+}
+
+TEST(Kernels, FloatMatmulsMatchScalarOverAwkwardSizes) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16}) {
+    for (int64_t k : {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 129}) {
+      for (int n_tok : {1, 2, 3, 4, 5, 9}) check_matmul(t, k, n_tok, 7, 0, 7);
+    }
+    check_matmul(t, 256, 17, 37, 0, 37);
+    check_matmul(t, 40, 6, 40, 5, 23);  // a sub-range of rows
+  }
+}
+
+TEST(Kernels, Q8MatmulMatchesScalar) {
+  for (int64_t k : {32, 64, 96, 160, 1024}) {
+    for (int n_tok : {1, 2, 3, 4, 5, 9}) check_matmul(DType::Q8_0, k, n_tok, 9, 0, 9);
+  }
+  check_matmul(DType::Q8_0, 256, 13, 35, 3, 34);
+}
+
+TEST(Kernels, Q8ActivationQuantizationIsBitIdentical) {
+  const auto x = random_floats(32 * 9, 11, 3.0f);
+  std::vector<float> with_zero(x);
+  std::fill(with_zero.begin() + 64, with_zero.begin() + 96, 0.0f);
+  std::vector<BlockQ8Act> expect(9);
+  scalar_kernels().quantize_q8_act(with_zero.data(), expect.data(), 32 * 9);
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(expect[2].qs[j], 0);
+  for (Isa isa : available_simd()) {
+    std::vector<BlockQ8Act> got(9);
+    kernel_table_for(isa)->quantize_q8_act(with_zero.data(), got.data(), 32 * 9);
+    EXPECT_EQ(std::memcmp(got.data(), expect.data(), sizeof(BlockQ8Act) * 9), 0) << isa_name(isa);
+  }
+  // Each value is within half a step of its quantized value.
+  for (int b = 0; b < 9; ++b) {
+    for (int j = 0; j < 32; ++j) {
+      EXPECT_LE(std::fabs(expect[b].d * expect[b].qs[j] - with_zero[b * 32 + j]), expect[b].d * 0.5f + 1e-6f);
+    }
+  }
+}
+
+TEST(Kernels, VectorHelpersMatchScalar) {
+  for (int64_t n : {0, 1, 5, 8, 15, 16, 17, 31, 32, 33, 100}) {
+    const auto a = random_floats(static_cast<size_t>(n) + 1, 1);
+    const auto b = random_floats(static_cast<size_t>(n) + 1, 2);
+    const float* ap = a.data() + 1;  // misaligned
+    double mag = 0;
+    for (int64_t i = 0; i < n; ++i) mag += std::fabs(static_cast<double>(ap[i]) * b[i]);
+    const float expect_dot = scalar_kernels().dot_f32(ap, b.data(), n);
+    for (Isa isa : available_simd()) {
+      const KernelTable& kt = *kernel_table_for(isa);
+      EXPECT_NEAR(kt.dot_f32(ap, b.data(), n), expect_dot, 4 * n * FLT_EPSILON * mag + 1e-30) << isa_name(isa);
+      std::vector<float> y1(b), y2(b);
+      scalar_kernels().axpy_f32(0.75f, ap, y1.data(), n);
+      kt.axpy_f32(0.75f, ap, y2.data(), n);
+      for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(y1[static_cast<size_t>(i)], y2[static_cast<size_t>(i)], 4 * FLT_EPSILON);
+      EXPECT_EQ(y1[static_cast<size_t>(n)], y2[static_cast<size_t>(n)]);  // untouched past n
+      const std::vector<float> before(y2);
+      kt.scale_f32(y2.data(), 2.0f, n);
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(y2[static_cast<size_t>(i)], 2.0f * before[static_cast<size_t>(i)]);
+    }
+  }
+}
+
+TEST(Kernels, DispatchPicksASupportedTable) {
+  const KernelTable& t = kernel_table();
+  EXPECT_NE(kernel_table_for(t.isa), nullptr);
+  EXPECT_NE(kernel_table_for(Isa::Scalar), nullptr);
+  for (int d = 0; d < kNumDTypes; ++d) EXPECT_NE(t.matmul[d].fn, nullptr);
+}
+
+}  // namespace
+}  // namespace qwenrt::kernels

@@ -1,0 +1,126 @@
+// Element conversions and block layouts, checked against values computed independently
+// (exact rational arithmetic in double), not against the code under test.
+#include "tensor/dtype.h"
+#include "tensor/fp16.h"
+#include "tensor/quant.h"
+#include "tensor/tensor_view.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+namespace qwenrt {
+namespace {
+
+// The value of a half-precision bit pattern, from the IEEE 754 definition.
+double half_value(uint16_t h) {
+  const int sign = h >> 15 ? -1 : 1;
+  const int exp = (h >> 10) & 31;
+  const int mant = h & 1023;
+  if (exp == 0) return sign * std::ldexp(mant, -24);
+  if (exp == 31) return mant ? std::numeric_limits<double>::quiet_NaN() : sign * INFINITY;
+  return sign * std::ldexp(1024 + mant, exp - 25);
+}
+
+TEST(Fp16, EveryHalfConvertsToItsExactValue) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const double expect = half_value(static_cast<uint16_t>(h));
+    const float got = fp16_to_fp32(static_cast<uint16_t>(h));
+    if (std::isnan(expect)) {
+      EXPECT_TRUE(std::isnan(got)) << h;
+    } else {
+      ASSERT_EQ(static_cast<double>(got), expect) << h;
+    }
+  }
+}
+
+TEST(Fp16, FloatToHalfRoundsToNearestEven) {
+  // Every half round-trips; every midpoint between neighbours rounds to the even one.
+  for (uint32_t h = 0; h < 0x7c00; ++h) {
+    const float f = fp16_to_fp32(static_cast<uint16_t>(h));
+    ASSERT_EQ(fp32_to_fp16(f), h);
+    ASSERT_EQ(fp32_to_fp16(-f), h | 0x8000u);
+    if (h + 1 < 0x7c00) {
+      const double mid = (half_value(static_cast<uint16_t>(h)) + half_value(static_cast<uint16_t>(h + 1))) / 2;
+      const float midf = static_cast<float>(mid);
+      ASSERT_EQ(static_cast<double>(midf), mid);  // midpoints are exact in float
+      ASSERT_EQ(fp32_to_fp16(midf), (h % 2 == 0) ? h : h + 1) << h;
+      ASSERT_EQ(fp32_to_fp16(std::nextafter(midf, 0.0f)), h) << h;
+      ASSERT_EQ(fp32_to_fp16(std::nextafter(midf, INFINITY)), h + 1) << h;
+    }
+  }
+  EXPECT_EQ(fp32_to_fp16(65520.0f), 0x7c00);  // rounds up to infinity
+  EXPECT_EQ(fp32_to_fp16(65519.0f), 0x7bff);
+  EXPECT_EQ(fp32_to_fp16(INFINITY), 0x7c00);
+  EXPECT_EQ(fp32_to_fp16(1e-10f), 0);
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(fp32_to_fp16(NAN))));
+}
+
+TEST(Bf16, RoundsToNearestEvenAndKeepsNaN) {
+  EXPECT_EQ(fp32_to_bf16(1.0f), 0x3f80);
+  uint32_t bits = 0x3f808000;  // exactly halfway between 0x3f80 and 0x3f81: even wins
+  float f;
+  std::memcpy(&f, &bits, 4);
+  EXPECT_EQ(fp32_to_bf16(f), 0x3f80);
+  bits = 0x3f818000;  // halfway between 0x3f81 and 0x3f82
+  std::memcpy(&f, &bits, 4);
+  EXPECT_EQ(fp32_to_bf16(f), 0x3f82);
+  bits = 0x3f808001;
+  std::memcpy(&f, &bits, 4);
+  EXPECT_EQ(fp32_to_bf16(f), 0x3f81);
+  EXPECT_TRUE(std::isnan(bf16_to_fp32(fp32_to_bf16(NAN))));
+  EXPECT_EQ(bf16_to_fp32(0xc040), -3.0f);
+}
+
+TEST(Q8_0, MatchesTheBlockDefinition) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  std::vector<float> x(96);
+  for (auto& v : x) v = dist(rng);
+  x[5] = 0.0f;
+  std::vector<float> zeros(32, 0.0f);
+  std::copy(zeros.begin(), zeros.end(), x.begin() + 64);  // an all-zero block
+  std::vector<BlockQ8_0> q(3);
+  quantize_row_q8_0(x.data(), q.data(), 96);
+  std::vector<float> y(96);
+  dequantize_row(DType::Q8_0, q.data(), y.data(), 96);
+  for (int b = 0; b < 3; ++b) {
+    double amax = 0;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(static_cast<double>(x[b * 32 + j])));
+    const double d = half_value(q[b].d);
+    EXPECT_NEAR(d, amax / 127, amax / 127 * 1e-3 + 1e-12);  // the scale, rounded to half
+    for (int j = 0; j < 32; ++j) {
+      EXPECT_LE(std::abs(q[b].qs[j]), 127);
+      EXPECT_DOUBLE_EQ(y[b * 32 + j], d * q[b].qs[j]);
+      EXPECT_LE(std::fabs(y[b * 32 + j] - x[b * 32 + j]), d * 0.5 + amax * 1e-3) << b << " " << j;
+    }
+  }
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(y[64 + j], 0.0f);
+}
+
+TEST(DType, TableMatchesGgml) {
+  EXPECT_EQ(dtype_info(DType::Q8_0).ggml_type, 8u);
+  EXPECT_EQ(dtype_info(DType::BF16).ggml_type, 30u);
+  EXPECT_EQ(*dtype_from_ggml(1), DType::F16);
+  EXPECT_FALSE(dtype_from_ggml(12).has_value());  // Q4_K: not readable yet
+  EXPECT_EQ(ggml_type_name(12), "Q4_K");
+  EXPECT_EQ(*dtype_from_name("q8_0"), DType::Q8_0);
+  EXPECT_EQ(row_bytes(DType::Q8_0, 64), 68u);
+  EXPECT_FALSE(row_bytes_checked(DType::Q8_0, 48).has_value());
+  EXPECT_EQ(row_bytes(DType::BF16, 3), 6u);
+}
+
+TEST(Shape, RowsColsAndPrinting) {
+  Shape s{4, 3, 2};
+  EXPECT_EQ(s.numel(), 24);
+  EXPECT_EQ(s.cols(), 2);
+  EXPECT_EQ(s.rows(), 12);
+  EXPECT_EQ(s.str(), "[4, 3, 2]");
+  EXPECT_FALSE(s == (Shape{4, 6}));
+}
+
+}  // namespace
+}  // namespace qwenrt
