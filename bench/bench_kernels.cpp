@@ -1,0 +1,108 @@
+// Kernel micro-benchmarks: matmul per weight type and ISA level, single-threaded (the kernel
+// itself) and through model/ops' linear() on all cores. Decode shapes report weight bytes/s
+// (they are bandwidth-bound); batch shapes report FLOP/s.
+#include "kernels/kernels.h"
+#include "model/ops.h"
+#include "tensor/quant.h"
+#include "threading/thread_pool.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace qwenrt {
+namespace {
+
+struct Matrix {
+  std::vector<std::byte> bytes;
+  TensorView view;
+};
+
+Matrix make_matrix(DType t, int64_t rows, int64_t cols) {
+  Matrix m;
+  m.bytes.resize(row_bytes(t, cols) * static_cast<size_t>(rows));
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = dist(rng);
+    quantize_row(t, row.data(), m.bytes.data() + static_cast<size_t>(r) * row_bytes(t, cols), cols);
+  }
+  m.view = TensorView{t, Shape{rows, cols}, m.bytes.data()};
+  return m;
+}
+
+// args: dtype, isa, n_tok. Weight 2048 x 2048 (a Qwen3-1.7B projection), one thread.
+void BM_MatmulKernel(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  const kernels::KernelTable* kt = kernels::kernel_table_for(static_cast<kernels::Isa>(state.range(1)));
+  if (!kt) {
+    state.SkipWithError("ISA not supported on this CPU");
+    return;
+  }
+  const int n_tok = static_cast<int>(state.range(2));
+  const int64_t rows = 2048, k = 2048;
+  const Matrix w = make_matrix(t, rows, k);
+  std::vector<float> x(static_cast<size_t>(n_tok * k), 0.5f), y(static_cast<size_t>(n_tok * rows));
+  const auto& kernel = kt->matmul[static_cast<int>(t)];
+  std::vector<std::byte> act(kernels::act_row_bytes(kernel.act, k) * static_cast<size_t>(n_tok));
+  for (int i = 0; i < n_tok; ++i) {
+    if (kernel.act == kernels::ActFormat::Q8) {
+      kt->quantize_q8_act(x.data() + i * k, reinterpret_cast<kernels::BlockQ8Act*>(act.data()) + i * (k / 32), k);
+    } else {
+      std::memcpy(act.data() + static_cast<size_t>(i * k) * 4, x.data() + i * k, static_cast<size_t>(k) * 4);
+    }
+  }
+  kernels::MatmulArgs a{w.view.data, w.view.row_bytes(), k, act.data(), kernels::act_row_bytes(kernel.act, k), n_tok,
+                        y.data(), rows, 0, rows};
+  for (auto _ : state) {
+    kernel.fn(a);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.view.nbytes()));
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * rows * k * n_tok * static_cast<double>(state.iterations()),
+                                                benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(dtype_name(t)) + " " + kernels::isa_name(kt->isa));
+}
+
+// linear() on all cores with the dispatched kernels: weight 4096 x 1024 (rows x k).
+void BM_Linear(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  const int n_tok = static_cast<int>(state.range(1));
+  ThreadPool pool;
+  ExecContext ctx{&pool, &kernels::kernel_table(), nullptr};
+  const Matrix w = make_matrix(t, 4096, 1024);
+  std::vector<float> x(static_cast<size_t>(n_tok) * 1024, 0.25f), y(static_cast<size_t>(n_tok) * 4096);
+  for (auto _ : state) {
+    linear(ctx, w.view, x.data(), n_tok, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.view.nbytes()));
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * 4096 * 1024 * n_tok * static_cast<double>(state.iterations()),
+                                                benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(dtype_name(t)) + " " + std::to_string(pool.size()) + " threads");
+}
+
+void matmul_args(benchmark::internal::Benchmark* b) {
+  for (int t : {0, 1, 2, 3}) {
+    for (int isa : {0, 1, 2}) {
+      for (int n_tok : {1, 16}) b->Args({t, isa, n_tok});
+    }
+  }
+}
+
+void linear_args(benchmark::internal::Benchmark* b) {
+  for (int t : {0, 1, 2, 3}) {
+    for (int n_tok : {1, 64}) b->Args({t, n_tok});
+  }
+}
+
+BENCHMARK(BM_MatmulKernel)->Apply(matmul_args)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Linear)->Apply(linear_args)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
+}  // namespace qwenrt
+
+BENCHMARK_MAIN();
