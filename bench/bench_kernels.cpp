@@ -76,7 +76,7 @@ void BM_Linear(benchmark::State& state) {
   const Matrix w = make_matrix(t, 4096, 1024);
   std::vector<float> x(static_cast<size_t>(n_tok) * 1024, 0.25f), y(static_cast<size_t>(n_tok) * 4096);
   for (auto _ : state) {
-    linear(ctx, w.view, x.data(), n_tok, y.data());
+    linear(ctx, Weight::of(w.view), x.data(), n_tok, y.data());
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.view.nbytes()));

@@ -66,22 +66,34 @@ ExportReport export_gguf(const Model& model, const std::string& out_path, DType 
   }
 
   ExportReport report;
-  for (const auto& [tensor_name, view] : model.weights().tensors()) {
-    const DType type = export_tensor_type(tensor_name, view.shape, target);
-    report.types.emplace_back(tensor_name, type);
-    report.bytes += row_bytes(type, view.cols()) * static_cast<size_t>(view.rows());
-    const TensorView src = view;
-    w.add_tensor(tensor_name, type, view.shape, [src, type, &pool](std::byte* out, size_t) {
-      const size_t out_row = row_bytes(type, src.cols());
-      if (type == src.dtype) {
-        std::memcpy(out, src.data, src.nbytes());
-        return;
-      }
+  for (const StoredWeight& stored : model.weights().tensors()) {
+    const Weight& src = stored.weight;
+    const DType type = export_tensor_type(stored.name, src.shape, target);
+    report.types.emplace_back(stored.name, type);
+    report.bytes += row_bytes(type, src.cols()) * static_cast<size_t>(src.rows());
+    const ExportPermutation* perm = stored.export_permutation ? &*stored.export_permutation : nullptr;
+    w.add_tensor(stored.name, type, src.shape, [&src, perm, type, &pool](std::byte* out, size_t) {
+      const int64_t cols = src.cols();
+      const size_t out_row = row_bytes(type, cols);
       pool.parallel_for(src.rows(), 16, [&](int64_t r0, int64_t r1, int) {
-        std::vector<float> row(static_cast<size_t>(src.cols()));
+        std::vector<float> row(static_cast<size_t>(cols)), permuted(static_cast<size_t>(cols));
         for (int64_t r = r0; r < r1; ++r) {
-          dequantize_row(src.dtype, src.row(r), row.data(), src.cols());
-          quantize_row(type, row.data(), out + static_cast<size_t>(r) * out_row, src.cols());
+          const int64_t from = perm && !perm->rows.empty() ? perm->rows[static_cast<size_t>(r)] : r;
+          std::byte* dst = out + static_cast<size_t>(r) * out_row;
+          if (type == src.dtype && (!perm || perm->col_blocks.empty())) {
+            std::memcpy(dst, src.row(from), out_row);
+            continue;
+          }
+          dequantize_row(src.dtype, src.row(from), row.data(), cols);
+          if (perm && !perm->col_blocks.empty()) {
+            const int64_t b = perm->col_block;
+            for (size_t blk = 0; blk < perm->col_blocks.size(); ++blk) {
+              std::memcpy(permuted.data() + static_cast<int64_t>(blk) * b, row.data() + perm->col_blocks[blk] * b,
+                          static_cast<size_t>(b) * sizeof(float));
+            }
+            row.swap(permuted);
+          }
+          quantize_row(type, row.data(), dst, cols);
         }
       });
     });

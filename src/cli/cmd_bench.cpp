@@ -108,7 +108,7 @@ Run add_bench(CLI::App& app) {
     }
     const double weight_bytes = static_cast<double>(m.weights().total_bytes());
     int64_t params = 0;
-    for (const auto& [name, v] : m.weights().tensors()) params += v.numel();
+    for (const StoredWeight& t : m.weights().tensors()) params += t.weight.shape.numel();
     const char* isa = kernels::isa_name(ctx.kernels->isa);
     if (o->json) {
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();

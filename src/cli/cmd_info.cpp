@@ -27,11 +27,11 @@ Run add_info(CLI::App& app) {
     const ModelInfo& info = m.info();
     int64_t params = 0;
     std::map<std::string, std::pair<int, size_t>> dtypes;  // name -> (tensors, bytes)
-    for (const auto& [name, v] : m.weights().tensors()) {
-      params += v.numel();
-      auto& d = dtypes[std::string(dtype_name(v.dtype))];
+    for (const StoredWeight& t : m.weights().tensors()) {
+      params += t.weight.shape.numel();
+      auto& d = dtypes[std::string(dtype_name(t.weight.dtype))];
       d.first += 1;
-      d.second += v.nbytes();
+      d.second += t.weight.nbytes();
     }
     const size_t weight_bytes = m.weights().total_bytes();
     const size_t per_token = m.state_bytes_per_token();

@@ -21,47 +21,53 @@ size_t element_alignment(DType t) {
 
 }  // namespace
 
-void WeightStore::insert(const std::string& name, const TensorView& view) {
+StoredWeight& WeightStore::insert(const std::string& name, Weight weight) {
   if (index_.count(name)) fail("tensor '{}' is defined twice", name);
   index_.emplace(name, tensors_.size());
-  tensors_.emplace_back(name, view);
+  tensors_.push_back({name, std::move(weight), std::nullopt});
+  return tensors_.back();
 }
 
-void WeightStore::add_view(const std::string& name, const TensorView& view, std::shared_ptr<const void> owner) {
-  if (reinterpret_cast<uintptr_t>(view.data) % element_alignment(view.dtype) != 0) {
-    AlignedBuffer copy(view.nbytes());
-    std::memcpy(copy.data(), view.data, view.nbytes());
-    add_owned(name, view.dtype, view.shape, std::move(copy));
-    return;
+const Weight& WeightStore::add(const std::string& name, Weight weight, std::shared_ptr<const void> owner) {
+  for (TensorView& part : weight.parts) {
+    if (reinterpret_cast<uintptr_t>(part.data) % element_alignment(part.dtype) == 0) continue;
+    AlignedBuffer copy(part.nbytes());
+    std::memcpy(copy.data(), part.data, part.nbytes());
+    part.data = copy.data();
+    owned_.push_back(std::move(copy));
   }
-  insert(name, view);
   if (owner && (owners_.empty() || owners_.back() != owner)) owners_.push_back(std::move(owner));
+  return insert(name, std::move(weight)).weight;
 }
 
-TensorView WeightStore::add_owned(const std::string& name, DType dtype, const Shape& shape, AlignedBuffer buffer) {
-  TensorView v{dtype, shape, buffer.data()};
+const Weight& WeightStore::add_owned(const std::string& name, DType dtype, const Shape& shape, AlignedBuffer buffer) {
+  const TensorView v{dtype, shape, buffer.data()};
   QW_CHECK(buffer.size() >= v.nbytes());
   owned_.push_back(std::move(buffer));
-  insert(name, v);
-  return v;
+  return insert(name, Weight::of(v)).weight;
 }
 
 std::byte* WeightStore::add_uninitialized(const std::string& name, DType dtype, const Shape& shape) {
-  TensorView v{dtype, shape, nullptr};
-  AlignedBuffer buffer(v.nbytes());
+  AlignedBuffer buffer(TensorView{dtype, shape, nullptr}.nbytes());
   std::byte* data = buffer.data();
   add_owned(name, dtype, shape, std::move(buffer));
   return data;
 }
 
-const TensorView* WeightStore::find(const std::string& name) const {
+void WeightStore::set_export_permutation(const std::string& name, ExportPermutation permutation) {
   auto it = index_.find(name);
-  return it == index_.end() ? nullptr : &tensors_[it->second].second;
+  QW_CHECK(it != index_.end());
+  tensors_[it->second].export_permutation = std::move(permutation);
+}
+
+const Weight* WeightStore::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &tensors_[it->second].weight;
 }
 
 size_t WeightStore::total_bytes() const {
   size_t n = 0;
-  for (const auto& [name, v] : tensors_) n += v.nbytes();
+  for (const auto& t : tensors_) n += t.weight.nbytes();
   return n;
 }
 

@@ -8,7 +8,7 @@
 #include "model/exec_context.h"
 #include "model/kv_cache.h"
 #include "model/rope.h"
-#include "tensor/tensor_view.h"
+#include "io/weight.h"
 
 #include <vector>
 
@@ -23,10 +23,10 @@ struct AttentionConfig {
 };
 
 struct AttentionWeights {
-  TensorView wq;  // [n_head * head_dim * (gated ? 2 : 1), n_embd]
-  TensorView wk;  // [n_head_kv * head_dim, n_embd]
-  TensorView wv;  // [n_head_kv * head_dim, n_embd]
-  TensorView wo;  // [n_embd, n_head * head_dim]
+  Weight wq;  // [n_head * head_dim * (gated ? 2 : 1), n_embd]
+  Weight wk;  // [n_head_kv * head_dim, n_embd]
+  Weight wv;  // [n_head_kv * head_dim, n_embd]
+  Weight wo;  // [n_embd, n_head * head_dim]
   const float* q_norm = nullptr;  // [head_dim], multiplied as stored (canonical form)
   const float* k_norm = nullptr;
 };

@@ -1,14 +1,14 @@
 #pragma once
 // The dense SwiGLU feed-forward block: down( silu(gate x) * up x ), no biases.
 #include "model/exec_context.h"
-#include "tensor/tensor_view.h"
+#include "io/weight.h"
 
 namespace qwenrt {
 
 struct DenseFfnWeights {
-  TensorView gate;  // [n_ff, n_embd]
-  TensorView up;    // [n_ff, n_embd]
-  TensorView down;  // [n_embd, n_ff]
+  Weight gate;  // [n_ff, n_embd]
+  Weight up;    // [n_ff, n_embd]
+  Weight down;  // [n_embd, n_ff]
 };
 
 // x, out: [n_tok x n_embd]

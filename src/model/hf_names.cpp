@@ -10,7 +10,7 @@ struct Pair {
   std::string_view hf;
 };
 
-// Per-layer tensors: canonical suffix after "blk.N." -> HF suffix after "layers.N.".
+// Per-layer tensors: canonical suffix after "blk.N." -> HF suffix after the layer prefix.
 constexpr Pair kLayerNames[] = {
     {"attn_norm.weight", "input_layernorm.weight"},
     {"attn_q.weight", "self_attn.q_proj.weight"},
@@ -38,19 +38,25 @@ constexpr Pair kGlobalNames[] = {
 
 }  // namespace
 
-std::optional<std::string> hf_tensor_name(std::string_view canonical, std::string_view prefix) {
-  if (canonical == "output.weight") return std::string("lm_head.weight");
-  for (const auto& p : kGlobalNames) {
-    if (canonical == p.gguf) return std::string(prefix) + std::string(p.hf);
-  }
+std::optional<std::pair<int, std::string_view>> split_layer_name(std::string_view canonical) {
   if (!canonical.starts_with("blk.")) return std::nullopt;
   const std::string_view rest = canonical.substr(4);
   int layer = 0;
   auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), layer);
   if (ec != std::errc() || ptr == rest.data() || ptr == rest.data() + rest.size() || *ptr != '.') return std::nullopt;
-  const std::string_view suffix = rest.substr(static_cast<size_t>(ptr - rest.data()) + 1);
+  return std::make_pair(layer, rest.substr(static_cast<size_t>(ptr - rest.data()) + 1));
+}
+
+std::optional<std::string> hf_tensor_name(std::string_view canonical, std::string_view prefix,
+                                          const LayerPrefix& layer_prefix) {
+  if (canonical == "output.weight") return std::string("lm_head.weight");
+  for (const auto& p : kGlobalNames) {
+    if (canonical == p.gguf) return std::string(prefix) + std::string(p.hf);
+  }
+  const auto split = split_layer_name(canonical);
+  if (!split) return std::nullopt;
   for (const auto& p : kLayerNames) {
-    if (suffix == p.gguf) return std::string(prefix) + "layers." + std::to_string(layer) + "." + std::string(p.hf);
+    if (split->second == p.gguf) return layer_prefix(split->first) + std::string(p.hf);
   }
   return std::nullopt;
 }

@@ -4,12 +4,13 @@
 #include "base/error.h"
 #include "tensor/quant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 namespace qwenrt {
 
-void linear(const ExecContext& ctx, const TensorView& w, const float* x, int64_t n_tok, float* y) {
+void linear(const ExecContext& ctx, const Weight& w, const float* x, int64_t n_tok, float* y) {
   if (n_tok == 0) return;
   const int64_t k = w.cols();
   const int64_t n_out = w.rows();
@@ -27,21 +28,17 @@ void linear(const ExecContext& ctx, const TensorView& w, const float* x, int64_t
     });
     act = quantized.data();
   }
-  kernels::MatmulArgs args{w.data, w.row_bytes(), k, act, act_row, 0, y, n_out, 0, 0};
+  const size_t w_row = w.row_bytes();
   // Token blocks bound the activations each task touches; row ranges split the weights.
   constexpr int64_t kTokBlock = 64;
-  const int64_t n_tok_blocks = (n_tok + kTokBlock - 1) / kTokBlock;
   ctx.pool->parallel_for(n_out, 16, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t tb = 0; tb < n_tok_blocks; ++tb) {
-      kernels::MatmulArgs a = args;
-      const int64_t t0 = tb * kTokBlock;
-      a.n_tok = static_cast<int>(std::min(kTokBlock, n_tok - t0));
-      a.x = act + static_cast<size_t>(t0) * act_row;
-      a.y = y + t0 * n_out;
-      a.r0 = r0;
-      a.r1 = r1;
-      kernel.fn(a);
-    }
+    w.for_rows(r0, r1, [&](const TensorView& part, int64_t part_row, int64_t row, int64_t n) {
+      for (int64_t t0 = 0; t0 < n_tok; t0 += kTokBlock) {
+        kernels::MatmulArgs a{part.row(part_row), w_row, k, act + static_cast<size_t>(t0) * act_row, act_row,
+                              static_cast<int>(std::min(kTokBlock, n_tok - t0)), y + t0 * n_out + row, n_out, 0, n};
+        kernel.fn(a);
+      }
+    });
   });
 }
 
@@ -65,7 +62,7 @@ void rms_norm_vector(float* x, const float* weight, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) x[i] = x[i] * scale * weight[i];
 }
 
-void embed_rows(const TensorView& table, const int32_t* ids, int64_t n, float* out) {
+void embed_rows(const Weight& table, const int32_t* ids, int64_t n, float* out) {
   const int64_t width = table.cols();
   for (int64_t i = 0; i < n; ++i) {
     QW_CHECK(ids[i] >= 0 && ids[i] < table.rows());

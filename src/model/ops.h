@@ -2,14 +2,14 @@
 // Batched building-block operations on f32 activations, parallelised over the thread pool.
 // Activations are row-major [n_tok x width].
 #include "model/exec_context.h"
-#include "tensor/tensor_view.h"
+#include "io/weight.h"
 
 #include <cstdint>
 
 namespace qwenrt {
 
 // y[n_tok x w.rows()] = x[n_tok x w.cols()] . w^T, with w in its storage dtype.
-void linear(const ExecContext& ctx, const TensorView& w, const float* x, int64_t n_tok, float* y);
+void linear(const ExecContext& ctx, const Weight& w, const float* x, int64_t n_tok, float* y);
 
 // y = x / rms(x) * weight, per row of n values (y may alias x). Sums of squares in double.
 void rms_norm(const ExecContext& ctx, const float* x, const float* weight, int64_t rows, int64_t n, float eps, float* y);
@@ -18,7 +18,7 @@ void rms_norm(const ExecContext& ctx, const float* x, const float* weight, int64
 void rms_norm_vector(float* x, const float* weight, int64_t n, float eps);
 
 // out[i] = table row ids[i], widened to f32. ids must be in range (checked by the caller).
-void embed_rows(const TensorView& table, const int32_t* ids, int64_t n, float* out);
+void embed_rows(const Weight& table, const int32_t* ids, int64_t n, float* out);
 
 // gate[i] = silu(gate[i]) * up[i]
 void silu_mul(float* gate, const float* up, int64_t n);

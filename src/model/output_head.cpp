@@ -8,7 +8,7 @@
 namespace qwenrt {
 
 void compute_logits(const ExecContext& ctx, const Batch& batch, const float* x, int64_t n_embd,
-                    const float* final_norm, float eps, const TensorView& lm_head, ForwardOutput& out) {
+                    const float* final_norm, float eps, const Weight& lm_head, ForwardOutput& out) {
   out.rows.clear();
   for (int64_t i = 0; i < batch.size(); ++i) {
     if (batch.want_logits[static_cast<size_t>(i)]) out.rows.push_back(i);

@@ -175,10 +175,10 @@ class Qwen3 final : public Model {
   Hparams hp_;
   RopeFrequencies rope_;
   AttentionConfig attn_;
-  TensorView tok_embd_;
+  Weight tok_embd_;
   std::vector<Layer> layers_;
   const float* output_norm_ = nullptr;
-  TensorView output_;
+  Weight output_;
 };
 
 std::unique_ptr<Model> build(const ConfigReader& cfg, WeightBinder& b) {

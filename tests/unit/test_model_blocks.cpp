@@ -174,7 +174,7 @@ TEST(Attention, MatchesDefinitionAcrossSequencesAndBlocks) {
     auto matrix = [&](int rows, int cols, std::vector<float>& store) {
       store.resize(static_cast<size_t>(rows * cols));
       for (auto& x : store) x = dist(rng);
-      return TensorView{DType::F32, Shape{rows, cols}, reinterpret_cast<const std::byte*>(store.data())};
+      return Weight::of(TensorView{DType::F32, Shape{rows, cols}, reinterpret_cast<const std::byte*>(store.data())});
     };
     std::vector<float> wq, wk, wv, wo, x(static_cast<size_t>(n_tok * n_embd));
     std::vector<float> ones(8, 1.0f);
