@@ -67,6 +67,7 @@ ExportReport export_gguf(const Model& model, const std::string& out_path, DType 
 
   ExportReport report;
   for (const StoredWeight& stored : model.weights().tensors()) {
+    if (!model.exports_tensor(stored.name)) continue;
     const Weight& src = stored.weight;
     const DType type = export_tensor_type(stored.name, src.shape, target);
     report.types.emplace_back(stored.name, type);

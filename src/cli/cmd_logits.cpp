@@ -49,6 +49,7 @@ Run add_logits(CLI::App& app) {
     ModelOptions model;
     std::string tokens, out, dump;
     bool incremental = false;
+    bool mtp = false;
   };
   auto o = std::make_shared<Opts>();
   o->model.add(app);
@@ -56,6 +57,9 @@ Run add_logits(CLI::App& app) {
   app.add_option("-o,--out", o->out, "Output file (float32, [n_tokens x vocab])")->required();
   app.add_flag("--incremental", o->incremental, "Feed the tokens one at a time through the cache");
   app.add_option("--dump", o->dump, "Also write every named activation to this directory");
+  app.add_flag("--mtp", o->mtp,
+               "Write the multi-token-prediction head's logits instead, [n_tokens - 1 x vocab]: row j predicts token j + 2 "
+               "from the trunk's hidden state at j and token j + 1");
   return [o] {
     const std::vector<int32_t> tokens = parse_tokens(o->tokens);
     if (tokens.empty()) fail("--tokens: at least one token id is needed");
@@ -70,7 +74,19 @@ Run add_logits(CLI::App& app) {
     ForwardOutput fwd;
     std::vector<float> logits;
     Batch batch;
-    if (o->incremental) {
+    if (o->mtp) {
+      if (!model.has_mtp()) fail("{}: --mtp: this model has no multi-token-prediction layer", o->model.model);
+      if (o->incremental) fail("--mtp and --incremental cannot be combined");
+      if (tokens.size() < 2) fail("--mtp needs at least two tokens");
+      for (size_t i = 0; i < tokens.size(); ++i) batch.add(tokens[i], static_cast<int32_t>(i), 0, true);
+      fwd.return_hidden = true;
+      model.forward(batch, *state, fwd, rt->context());
+      Batch entries;
+      for (size_t j = 0; j + 1 < tokens.size(); ++j) entries.add(tokens[j + 1], static_cast<int32_t>(j), 0, true);
+      ForwardOutput mtp_out;
+      model.forward_mtp(entries, fwd.hidden.data(), *state, mtp_out, rt->context());
+      logits = std::move(mtp_out.logits);
+    } else if (o->incremental) {
       for (size_t i = 0; i < tokens.size(); ++i) {
         batch.clear();
         batch.add(tokens[i], static_cast<int32_t>(i), 0, true);

@@ -9,6 +9,20 @@
 
 namespace qwenrt {
 
+AttentionWeights bind_attention(WeightBinder& b, int il, const AttentionConfig& cfg, int64_t n_embd, NormForm qk_norm_form) {
+  const std::string blk = "blk." + std::to_string(il) + ".";
+  const int64_t q_rows = int64_t{cfg.n_head} * cfg.head_dim * (cfg.gated ? 2 : 1);
+  const int64_t kv_rows = int64_t{cfg.n_head_kv} * cfg.head_dim;
+  AttentionWeights w;
+  w.wq = b.matrix(blk + "attn_q.weight", {q_rows, n_embd});
+  w.wk = b.matrix(blk + "attn_k.weight", {kv_rows, n_embd});
+  w.wv = b.matrix(blk + "attn_v.weight", {kv_rows, n_embd});
+  w.wo = b.matrix(blk + "attn_output.weight", {n_embd, int64_t{cfg.n_head} * cfg.head_dim});
+  w.q_norm = b.norm(blk + "attn_q_norm.weight", cfg.head_dim, qk_norm_form);
+  w.k_norm = b.norm(blk + "attn_k_norm.weight", cfg.head_dim, qk_norm_form);
+  return w;
+}
+
 void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const AttentionWeights& w,
                        const RopeTable& rope, const Batch& batch, const std::vector<int64_t>& cache_index,
                        KvCache& kv, int cache_layer, const float* x, float* out, int layer) {

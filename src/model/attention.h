@@ -8,6 +8,7 @@
 #include "model/exec_context.h"
 #include "model/kv_cache.h"
 #include "model/rope.h"
+#include "model/weight_binder.h"
 #include "io/weight.h"
 
 #include <vector>
@@ -30,6 +31,9 @@ struct AttentionWeights {
   const float* q_norm = nullptr;  // [head_dim], multiplied as stored (canonical form)
   const float* k_norm = nullptr;
 };
+
+// Binds blk.{il}.attn_{q,k,v,output}.weight and attn_{q,k}_norm.weight.
+AttentionWeights bind_attention(WeightBinder& b, int il, const AttentionConfig& cfg, int64_t n_embd, NormForm qk_norm_form);
 
 // x, out: [n_tok x n_embd]. `cache_index[t]` is token t's slot in its sequence (KvCache::append).
 void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const AttentionWeights& w,

@@ -36,8 +36,11 @@ struct Batch {
 
 // What a forward pass returns: one row per token with want_logits, in batch order.
 struct ForwardOutput {
+  bool return_hidden = false;  // set before the call: also return the final-normed hidden states
   int64_t n_vocab = 0;
+  int64_t n_embd = 0;
   std::vector<float> logits;  // [n_outputs x n_vocab]
+  std::vector<float> hidden;  // [n_outputs x n_embd] when return_hidden
   std::vector<int64_t> rows;  // batch index of each output row
   const float* row(int64_t i) const { return logits.data() + i * n_vocab; }
 };

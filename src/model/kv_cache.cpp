@@ -46,7 +46,7 @@ int32_t KvCache::take_block() {
   return blocks_created_++;
 }
 
-std::vector<int64_t> KvCache::append(const Batch& batch) {
+std::vector<int64_t> KvCache::append(const Batch& batch, size_t budget, bool use_budget) {
   std::map<int, int64_t> added;  // seq -> tokens this batch adds
   std::vector<int64_t> index(static_cast<size_t>(batch.size()));
   for (int64_t i = 0; i < batch.size(); ++i) {
@@ -61,11 +61,11 @@ std::vector<int64_t> KvCache::append(const Batch& batch) {
     const int64_t need = (length(seq) + n + cfg_.block_tokens - 1) / cfg_.block_tokens;
     new_blocks += std::max<int64_t>(0, need - have);
   }
-  if (cfg_.max_bytes) {
+  if (use_budget) {
     const size_t after = static_cast<size_t>(blocks_in_use_ + new_blocks) * bytes_per_block();
-    if (after > cfg_.max_bytes) {
+    if (after > budget) {
       fail("KV cache full: {} needed, budget {} ({} in use)", format_bytes(static_cast<double>(after)),
-           format_bytes(static_cast<double>(cfg_.max_bytes)), format_bytes(static_cast<double>(bytes_in_use())));
+           format_bytes(static_cast<double>(budget)), format_bytes(static_cast<double>(bytes_in_use())));
     }
   }
   for (const auto& [seq, n] : added) {

@@ -29,9 +29,10 @@ class KvCache {
   int block_tokens() const { return cfg_.block_tokens; }
   int64_t length(int seq) const;
   // Reserves room for each sequence's new tokens and returns each token's index in its
-  // sequence (the cache slot its K/V goes to). Throws Error when the budget is exhausted;
-  // nothing is changed then.
-  std::vector<int64_t> append(const Batch& batch);
+  // sequence (the cache slot its K/V goes to). Throws Error when the budget (the configured
+  // one, or `budget` when `use_budget`) would be exceeded; nothing is changed then.
+  std::vector<int64_t> append(const Batch& batch) { return append(batch, cfg_.max_bytes, cfg_.max_bytes != 0); }
+  std::vector<int64_t> append(const Batch& batch, size_t budget, bool use_budget);
   void truncate(int seq, int64_t length);
   void release(int seq) { truncate(seq, 0); }
 

@@ -4,6 +4,10 @@
 
 namespace qwenrt {
 
+void Model::forward_mtp(const Batch&, const float*, ModelState&, ForwardOutput&, const ExecContext&) const {
+  fail("{}: this model has no multi-token-prediction layer", info_.source);
+}
+
 void validate_batch(const Batch& batch, int64_t n_vocab) {
   const size_t n = batch.tokens.size();
   if (batch.positions.size() != n || batch.seq_ids.size() != n || batch.want_logits.size() != n) {

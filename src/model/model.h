@@ -57,11 +57,23 @@ class Model {
   // batch (token ids out of range, cache budget exhausted) before changing the state.
   virtual void forward(const Batch& batch, ModelState& state, ForwardOutput& out, const ExecContext& ctx) const = 0;
 
-  // Cache bytes one more token of context costs (all layers).
+  // Cache bytes one more token of context costs (all layers), and the fixed per-sequence
+  // state of linear-attention layers.
   virtual size_t state_bytes_per_token() const = 0;
+  virtual size_t state_bytes_per_sequence() const { return 0; }
+
+  // Multi-token prediction (Qwen3-Next, Qwen3.5): entry j pairs the trunk's final-normed hidden
+  // state at position p (`hidden` row j) with the token at p + 1 (`entries.tokens[j]`) at RoPE
+  // position p; its logits predict the token at p + 2. The MTP layer keeps its own cache in `state`.
+  virtual bool has_mtp() const { return false; }
+  virtual void forward_mtp(const Batch& entries, const float* hidden, ModelState& state, ForwardOutput& out,
+                           const ExecContext& ctx) const;
 
   // The architecture's metadata keys as llama.cpp's converter writes them.
   virtual void write_gguf_metadata(GgufWriter& writer) const = 0;
+  // Whether a stored tensor belongs in a GGUF file (llama.cpp's converter drops some, e.g.
+  // Qwen3-Next's MTP layer, and its loader refuses files with tensors it does not expect).
+  virtual bool exports_tensor(const std::string& name) const { return true; }
   // tokenizer.ggml.pre for this family's tokenizer ("qwen2", "qwen35").
   virtual std::string gguf_tokenizer_pre() const { return "qwen2"; }
 

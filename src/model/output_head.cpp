@@ -20,6 +20,8 @@ void compute_logits(const ExecContext& ctx, const Batch& batch, const float* x, 
   }
   rms_norm(ctx, h.data(), final_norm, n_out, n_embd, eps, h.data());
   ctx.trace("result_norm", -1, h.data(), n_out, n_embd);
+  out.n_embd = n_embd;
+  if (out.return_hidden) out.hidden = h;
   out.n_vocab = lm_head.rows();
   out.logits.resize(static_cast<size_t>(n_out * out.n_vocab));
   linear(ctx, lm_head, h.data(), n_out, out.logits.data());

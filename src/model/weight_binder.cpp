@@ -96,9 +96,9 @@ Weight WeightBinder::source_matrix(const std::string& file_name, const Shape& sh
 
 const Weight& WeightBinder::add(const std::string& name, Weight weight) { return store_->add(name, std::move(weight), files_); }
 
-Weight WeightBinder::matrix(const std::string& name, const Shape& shape) {
+Weight WeightBinder::matrix(const std::string& name, const Shape& shape, const std::string& hf_name_override) {
   if (synthetic()) return random_matrix(name, shape);
-  const std::string source_name = from_hf() ? hf_name(name) : name;
+  const std::string source_name = !from_hf() ? name : hf_name_override.empty() ? hf_name(name) : hf_name_override;
   const FileTensor* t = find_source(source_name);
   if (!t) fail_missing(name, source_name);
   check_shape(*t, shape);
@@ -133,6 +133,25 @@ const float* WeightBinder::vector(const std::string& name, int64_t n, const std:
   dequantize_row(t->view.dtype, t->view.data, out, n);
   if (hf_transform && from_hf()) {
     for (int64_t i = 0; i < n; ++i) out[i] = hf_transform(out[i]);
+  }
+  return out;
+}
+
+const float* WeightBinder::f32_matrix(const std::string& name, const Shape& shape, const std::string& hf_name_override,
+                                      const Shape& hf_shape) {
+  float* out = reinterpret_cast<float*>(store_->add_uninitialized(name, DType::F32, shape));
+  const int64_t n = shape.numel();
+  if (synthetic()) {
+    uint64_t state = seed_ ^ hash_name(name);
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53 - 0.5);
+    return out;
+  }
+  const std::string source_name = from_hf() ? hf_name_override : name;
+  const FileTensor* t = find_source(source_name);
+  if (!t) fail_missing(name, source_name);
+  check_shape(*t, from_hf() ? hf_shape : shape);
+  for (int64_t r = 0; r < t->view.rows(); ++r) {
+    dequantize_row(t->view.dtype, t->view.row(r), out + r * t->view.cols(), t->view.cols());
   }
   return out;
 }

@@ -47,8 +47,8 @@ class WeightBinder {
   const std::string& origin() const { return origin_; }
   const std::string& hf_prefix() const { return hf_prefix_; }
 
-  // A matrix (or stacked matrices) in its file dtype.
-  Weight matrix(const std::string& name, const Shape& shape);
+  // A matrix (or stacked matrices) in its file dtype; `hf_name` overrides the mapped HF name.
+  Weight matrix(const std::string& name, const Shape& shape, const std::string& hf_name = "");
   // A matrix that may be absent (tied output head); synthetic sources create it iff `synthesize`.
   std::optional<Weight> optional_matrix(const std::string& name, const Shape& shape, bool synthesize);
   // A 1-D weight as f32 in canonical form.
@@ -57,6 +57,9 @@ class WeightBinder {
   // `hf_transform` (e.g. A_log -> -exp(A_log)); synthetic values are `synthetic_value`.
   const float* vector(const std::string& name, int64_t n, const std::string& hf_name = "",
                       const std::function<float(float)>& hf_transform = nullptr, float synthetic_value = 0.0f);
+  // A small matrix as f32 (conv kernels); HF sources read `hf_name` of shape `hf_shape` (same
+  // element count). Synthetic values are uniform in [-0.5, 0.5].
+  const float* f32_matrix(const std::string& name, const Shape& shape, const std::string& hf_name, const Shape& hf_shape);
   // Stacked experts of layer `il` (canonical blk.il.ffn_{gate,up,down}_exps.weight). HF sources
   // may store them per expert or fused (gate_up_proj [E, 2 n_ff, n_embd], down_proj [E, n_embd, n_ff]).
   ExpertWeights experts(int il, int64_t n_expert, int64_t n_ff, int64_t n_embd);

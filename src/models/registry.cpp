@@ -1,6 +1,7 @@
 #include "models/registry.h"
 
 #include "base/error.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "io/model_files.h"
 
@@ -82,8 +83,25 @@ const Preset kPresets[] = {
 
 }  // namespace
 
+std::string hf_text_prefix(const ModelFiles& files) {
+  return files.find("model.language_model.embed_tokens.weight") ? "model.language_model." : "model.";
+}
+
+ConfigReader family_config(const ModelFiles& files) {
+  if (files.format() == ModelFormat::Gguf) return ConfigReader::from_gguf(files.gguf(), files.architecture());
+  const ConfigReader top = ConfigReader::from_json(files.hf_config(), files.config_origin());
+  return files.hf_config().contains("text_config") ? top.sub_object("text_config") : top;
+}
+
+void warn_unused(const WeightBinder& b, const std::string& path, std::string_view family) {
+  const auto unused = b.unused();
+  for (size_t i = 0; i < unused.size() && i < 8; ++i) log_warn("{}: tensor '{}' is not used by {}", path, unused[i], family);
+  if (unused.size() > 8) log_warn("{}: ... and {} more unused tensors", path, unused.size() - 8);
+}
+
 const std::vector<const Architecture*>& architectures() {
-  static const std::vector<const Architecture*> list = {&qwen3_architecture()};
+  static const std::vector<const Architecture*> list = {&qwen3_architecture(), &qwen3_moe_architecture(), &qwen3_next_architecture(),
+                                                                &qwen3_5_architecture()};
   return list;
 }
 

@@ -38,10 +38,12 @@ class Structural : public testing::TestWithParam<std::string> {
   std::unique_ptr<Runtime> rt_;
 };
 
+// For the hybrid models this is the chunked Gated DeltaNet (a sequence's tokens in one batch)
+// against its recurrence (one token at a time), from zero and from carried-over states.
 TEST_P(Structural, ChunkedPrefillEqualsOneBatch) {
   const auto ids = tokens(100, 1);
   const auto whole = chunked(*rt_, ids, 100);
-  for (size_t chunk : {1, 7, 64}) EXPECT_LE(max_abs_diff(chunked(*rt_, ids, chunk), whole), 1e-4) << chunk;
+  for (size_t chunk : {1, 7, 64}) EXPECT_LE(max_abs_diff(chunked(*rt_, ids, chunk), whole), 5e-4) << chunk;
 }
 
 TEST_P(Structural, BatchedSequencesEqualEachAlone) {
@@ -83,10 +85,22 @@ TEST_P(Structural, BatchedSequencesEqualEachAlone) {
     rt_->model().forward(b, *state, out, rt_->context());
     collect();
   }
-  for (size_t s = 0; s < seqs.size(); ++s) EXPECT_LE(max_abs_diff(together[s], alone[s]), 1e-4) << "sequence " << s;
+  for (size_t s = 0; s < seqs.size(); ++s) EXPECT_LE(max_abs_diff(together[s], alone[s]), 5e-4) << "sequence " << s;
 }
 
 TEST_P(Structural, TruncateThenRefeedEqualsFresh) {
+  if (rt_->model().state_bytes_per_sequence() > 0) {
+    // Linear-attention state only moves forward: rewinding is refused, forgetting works.
+    auto state = rt_->model().new_state({});
+    ForwardOutput out;
+    Batch b;
+    for (int i = 0; i < 10; ++i) b.add(i + 1, i, 0, false);
+    rt_->model().forward(b, *state, out, rt_->context());
+    EXPECT_THROW(state->truncate(0, 5), Error);
+    state->truncate(0, 0);
+    EXPECT_EQ(state->length(0), 0);
+    return;
+  }
   const auto ids = tokens(40, 6);
   auto state = rt_->model().new_state({});
   ForwardOutput out;
@@ -136,7 +150,8 @@ TEST_P(Structural, OutOfRangeTokenIsAnErrorBeforeAnythingChanges) {
 }
 
 TEST_P(Structural, CacheBudgetIsEnforced) {
-  auto state = rt_->model().new_state({rt_->model().state_bytes_per_token() * 40});
+  // Room for 40 tokens of KV cache and one sequence's linear-attention state (if any).
+  auto state = rt_->model().new_state({rt_->model().state_bytes_per_token() * 40 + rt_->model().state_bytes_per_sequence()});
   Batch b;
   for (int i = 0; i < 32; ++i) b.add(1, i, 0, false);
   ForwardOutput out;
@@ -147,7 +162,9 @@ TEST_P(Structural, CacheBudgetIsEnforced) {
   EXPECT_EQ(state->length(1), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, Structural, testing::Values("qwen3-tied", "qwen3-untied"),
+INSTANTIATE_TEST_SUITE_P(Models, Structural,
+                         testing::Values("qwen3-tied", "qwen3-untied", "qwen3-moe", "qwen3-moe-sparse", "qwen3-next",
+                                         "qwen3_5-dense", "qwen3_5-moe"),
                          [](const testing::TestParamInfo<std::string>& i) {
                            std::string n = i.param;
                            for (char& c : n) c = c == '-' ? '_' : c;
