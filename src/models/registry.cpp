@@ -69,16 +69,44 @@ std::string supported_list(bool gguf) {
 struct Preset {
   const char* name;
   const Architecture& (*arch)();
+  int default_layers;  // 0: the real depth; MoE shapes default to a few layers to fit in memory
   const char* config;
 };
 
-// Real shapes (../shared/MODELS.md section 8) as Hugging Face configs.
+// Real shapes (MODELS.md section 8) as Hugging Face configs. The MoE presets keep every width,
+// expert count and the hybrid 3:1 layout, but default to 4 layers (one full-attention layer in
+// the hybrids): per-layer cost is realistic, the total fits a 24 GB machine in BF16.
 const Preset kPresets[] = {
-    {"qwen3-0.6b", qwen3_architecture,
+    {"qwen3-0.6b", qwen3_architecture, 0,
      R"({"architectures": ["Qwen3ForCausalLM"], "vocab_size": 151936, "hidden_size": 1024,
          "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
          "intermediate_size": 3072, "max_position_embeddings": 40960, "rms_norm_eps": 1e-6,
          "rope_theta": 1000000.0, "tie_word_embeddings": true})"},
+    {"qwen3-30b-a3b", qwen3_moe_architecture, 4,
+     R"({"architectures": ["Qwen3MoeForCausalLM"], "vocab_size": 151936, "hidden_size": 2048,
+         "num_hidden_layers": 48, "num_attention_heads": 32, "num_key_value_heads": 4, "head_dim": 128,
+         "intermediate_size": 6144, "moe_intermediate_size": 768, "num_experts": 128, "num_experts_per_tok": 8,
+         "norm_topk_prob": true, "decoder_sparse_step": 1, "mlp_only_layers": [],
+         "max_position_embeddings": 40960, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": false})"},
+    {"qwen3-next-80b-a3b", qwen3_next_architecture, 4,
+     R"({"architectures": ["Qwen3NextForCausalLM"], "vocab_size": 151936, "hidden_size": 2048,
+         "num_hidden_layers": 48, "num_attention_heads": 16, "num_key_value_heads": 2, "head_dim": 256,
+         "intermediate_size": 5120, "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512,
+         "num_experts": 512, "num_experts_per_tok": 10, "norm_topk_prob": true,
+         "linear_num_key_heads": 16, "linear_num_value_heads": 32, "linear_key_head_dim": 128,
+         "linear_value_head_dim": 128, "linear_conv_kernel_dim": 4, "full_attention_interval": 4,
+         "partial_rotary_factor": 0.25, "max_position_embeddings": 262144, "rms_norm_eps": 1e-6,
+         "rope_theta": 5000000.0, "tie_word_embeddings": false})"},
+    {"qwen3.5-35b-a3b", qwen3_5_architecture, 4,
+     R"({"architectures": ["Qwen3_5MoeForCausalLM"], "vocab_size": 248320, "hidden_size": 2048,
+         "num_hidden_layers": 40, "num_attention_heads": 16, "num_key_value_heads": 2, "head_dim": 256,
+         "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512, "num_experts": 256,
+         "num_experts_per_tok": 8, "linear_num_key_heads": 16, "linear_num_value_heads": 32,
+         "linear_key_head_dim": 128, "linear_value_head_dim": 128, "linear_conv_kernel_dim": 4,
+         "full_attention_interval": 4, "mtp_num_hidden_layers": 0, "max_position_embeddings": 262144,
+         "rms_norm_eps": 1e-6, "tie_word_embeddings": false,
+         "rope_parameters": {"rope_type": "default", "rope_theta": 10000000.0, "partial_rotary_factor": 0.25,
+                             "mrope_section": [11, 11, 10], "mrope_interleaved": true}})"},
 };
 
 }  // namespace
@@ -126,6 +154,7 @@ std::unique_ptr<Model> make_synthetic_model(const std::string& preset, DType dty
   for (const Preset& p : kPresets) {
     if (preset != p.name) continue;
     auto config = nlohmann::ordered_json::parse(p.config);
+    if (layers <= 0) layers = p.default_layers;
     if (layers > 0) config["num_hidden_layers"] = layers;
     auto model = p.arch().synthetic(config, dtype, seed, pool);
     model->set_source(fmt::format("synthetic:{} ({}, {} layers)", preset, dtype_name(dtype),

@@ -16,7 +16,8 @@ const std::vector<const Architecture*>& architectures();
 std::unique_ptr<Model> load_model(const std::string& path);
 
 // A random-weight model of a real shape, built in memory (never written to disk).
-// Presets: synthetic_presets(). `layers` > 0 overrides the depth (big models on small machines).
+// Presets: synthetic_presets(). `layers` > 0 sets the depth (default: the real depth, or 4 for
+// the MoE shapes, which keep every width and expert count).
 std::unique_ptr<Model> make_synthetic_model(const std::string& preset, DType dtype, uint64_t seed, ThreadPool* pool,
                                             int layers = 0);
 std::vector<std::string> synthetic_presets();

@@ -198,6 +198,45 @@ TEST(BadInput, ConfigMissingOrMistypedKey) {
   expect_failure(dir, {"config.json", "invalid JSON"});
 }
 
+// A copy of another golden HF directory to break.
+std::string copy_golden(const TempDir& tmp, const std::string& name) {
+  const std::string src = data_path("models/" + name), dir = tmp.file(name);
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(src)) fs::copy_file(e.path(), dir + "/" + e.path().filename().string());
+  return dir;
+}
+
+TEST(BadInput, HybridConfigInconsistencies) {
+  TempDir tmp;
+  const std::string next = copy_golden(tmp, "qwen3-next");
+  const std::string original = read_text(next + "/config.json");
+  edit_config(next, [](nlohmann::json& c) { c["linear_num_value_heads"] = 3; });
+  expect_failure(next, {"config.json", "3 linear-attention value heads cannot share 2 key heads"});
+  write_bytes(next + "/config.json", original);
+  edit_config(next, [](nlohmann::json& c) { c["num_experts_per_tok"] = 9; });
+  expect_failure(next, {"config.json", "key 'num_experts_per_tok' is 9, expected a value in [1, 8]"});
+  write_bytes(next + "/config.json", original);
+  edit_config(next, [](nlohmann::json& c) { c["linear_key_head_dim"] = 8; });  // the projections no longer fit
+  expect_failure(next, {"in_proj_qkvz.weight", "has shape [192, 64], expected"});
+
+  const std::string q35 = copy_golden(tmp, "qwen3_5-moe");
+  edit_config(q35, [](nlohmann::json& c) { c["text_config"]["layer_types"].erase(0); });
+  expect_failure(q35, {"config.json: text_config", "layer_types", "each of the 8 layers"});
+  edit_config(q35, [](nlohmann::json& c) { c.erase("text_config"); });
+  expect_failure(q35, {"config.json", "key 'hidden_size' is missing"});
+}
+
+TEST(BadInput, MissingExpertsOrMtpQuery) {
+  TempDir tmp;
+  const std::string moe = copy_golden(tmp, "qwen3-moe");
+  edit_safetensors_header(moe + "/model.safetensors", [](nlohmann::json& h) { h.erase("model.layers.2.mlp.experts.5.down_proj.weight"); });
+  expect_failure(moe, {"missing tensor 'model.layers.2.mlp.experts.5.down_proj.weight'"});
+  // --mtp on a model without an MTP layer is refused with a message.
+  const CommandResult r = run_qwenrt({"logits", "--model", kGolden, "--tokens", "1,2,3", "-o", tmp.file("m.f32"), "--mtp"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("has no multi-token-prediction layer"), std::string::npos) << r.err;
+}
+
 TEST(BadInput, TokenIdsOutOfRange) {
   TempDir tmp;
   for (const char* tokens : {"1,512", "-1", "5,99999999999"}) {
