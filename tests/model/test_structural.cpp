@@ -8,6 +8,10 @@
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <filesystem>
 
 namespace qwenrt::test {
 namespace {
@@ -160,6 +164,42 @@ TEST_P(Structural, CacheBudgetIsEnforced) {
   for (int i = 0; i < 32; ++i) b.add(1, i, 1, false);
   EXPECT_THROW(rt_->model().forward(b, *state, out, rt_->context()), Error);
   EXPECT_EQ(state->length(1), 0);
+}
+
+// Qwen3.5 checkpoints carry a vision tower; the text model recognises its weights and leaves them
+// unused (without complaint) until vision support arrives.
+TEST(Qwen35, VisionTowerWeightsAreRecognisedAndIgnored) {
+  TempDir tmp;
+  const std::string src = data_path("models/qwen3_5-dense");
+  const std::string dir = tmp.file("m");
+  std::filesystem::create_directories(dir);
+  for (const auto& e : std::filesystem::directory_iterator(src)) {
+    std::filesystem::copy_file(e.path(), dir + "/" + e.path().filename().string());
+  }
+  const std::string bytes = read_text(dir + "/model.safetensors");
+  uint64_t n;
+  std::memcpy(&n, bytes.data(), 8);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  const size_t data_size = bytes.size() - 8 - n;
+  header["model.visual.blocks.0.attn.qkv.weight"] = {{"dtype", "F32"}, {"shape", {2, 2}}, {"data_offsets", {data_size, data_size + 16}}};
+  const std::string h = header.dump();
+  std::string out(8, '\0');
+  const uint64_t len = h.size();
+  std::memcpy(out.data(), &len, 8);
+  write_bytes(dir + "/model.safetensors", out + h + bytes.substr(8 + n) + std::string(16, '\0'));
+  const CommandResult r = run_qwenrt({"info", "--model", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("not used"), std::string::npos) << r.err;
+  // Whereas a stray text tensor is reported.
+  header["model.language_model.layers.0.stray.weight"] = {{"dtype", "F32"}, {"shape", {2, 2}}, {"data_offsets", {data_size, data_size + 16}}};
+  header.erase("model.visual.blocks.0.attn.qkv.weight");
+  const std::string h2 = header.dump();
+  const uint64_t len2 = h2.size();
+  std::memcpy(out.data(), &len2, 8);
+  write_bytes(dir + "/model.safetensors", out.substr(0, 8) + h2 + bytes.substr(8 + n) + std::string(16, '\0'));
+  const CommandResult r2 = run_qwenrt({"info", "--model", dir});
+  EXPECT_EQ(r2.exit_code, 0) << r2.err;
+  EXPECT_NE(r2.err.find("tensor 'model.language_model.layers.0.stray.weight' is not used"), std::string::npos) << r2.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Structural,
