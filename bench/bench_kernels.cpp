@@ -85,6 +85,31 @@ void BM_Linear(benchmark::State& state) {
   state.SetLabel(std::string(dtype_name(t)) + " " + std::to_string(pool.size()) + " threads");
 }
 
+// Decode on a weight far larger than the caches (256 MiB in F16): the bytes/s here is what decode
+// can reach; compare with `qwenrt bench`'s read-bandwidth roofline.
+void BM_LinearDecodeLarge(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  ThreadPool pool;
+  ExecContext ctx{&pool, &kernels::kernel_table(), nullptr};
+  const int64_t rows = state.range(1), k = state.range(2);
+  const Matrix w = make_matrix(t, rows, k);
+  std::vector<float> x(static_cast<size_t>(k), 0.25f), y(static_cast<size_t>(rows));
+  for (auto _ : state) {
+    linear(ctx, Weight::of(w.view), x.data(), 1, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.view.nbytes()));
+  state.SetLabel(std::string(dtype_name(t)) + " " + std::to_string(pool.size()) + " threads");
+}
+BENCHMARK(BM_LinearDecodeLarge)
+    ->Args({1, 32768, 4096})
+    ->Args({1, 151936, 1024})
+    ->Args({1, 3072, 1024})
+    ->Args({2, 32768, 4096})
+    ->Args({3, 32768, 4096})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
 void matmul_args(benchmark::internal::Benchmark* b) {
   for (int t : {0, 1, 2, 3}) {
     for (int isa : {0, 1, 2}) {

@@ -37,7 +37,8 @@ DType export_tensor_type(const std::string& name, const Shape& shape, DType targ
   return target;
 }
 
-ExportReport export_gguf(const Model& model, const std::string& out_path, DType target, ThreadPool& pool) {
+ExportReport export_gguf(const Model& model, const std::string& out_path, DType target, ThreadPool& pool,
+                         const std::string& tokenizer_dir) {
   const ModelInfo& info = model.info();
   GgufWriter w;
   const bool from_gguf = fs::is_regular_file(info.source);
@@ -52,17 +53,16 @@ ExportReport export_gguf(const Model& model, const std::string& out_path, DType 
   } else {
     w.set("general.architecture", GgufValue::string(info.gguf_architecture));
     w.set("general.type", GgufValue::string("model"));
-    w.set("general.name", GgufValue::string(name.empty() ? info.arch : name));
+    w.set("general.name", GgufValue::string(name.empty() || name.starts_with("synthetic:") ? info.arch : name));
     model.write_gguf_metadata(w);
   }
   w.set("general.file_type", GgufValue::u32(gguf_file_type(target)));
   w.set("general.quantization_version", GgufValue::u32(2));
-  if (!from_gguf) {
-    if (fs::exists(fs::path(info.source) / "tokenizer.json")) {
-      for (auto& [key, value] : hf_tokenizer_metadata(info.source, info.n_vocab, model.gguf_tokenizer_pre())) {
-        w.set(key, std::move(value));
-      }
-    }
+  const std::string tok_dir = !tokenizer_dir.empty() ? tokenizer_dir : from_gguf ? "" : info.source;
+  if (!tok_dir.empty() && fs::exists(fs::path(tok_dir) / "tokenizer.json")) {
+    for (auto& [key, value] : hf_tokenizer_metadata(tok_dir, info.n_vocab, model.gguf_tokenizer_pre())) w.set(key, std::move(value));
+  } else if (!tokenizer_dir.empty()) {
+    fail("{}: no tokenizer.json there", tokenizer_dir);
   }
 
   ExportReport report;

@@ -23,6 +23,9 @@ uint32_t gguf_file_type(DType type);
 // The type the converter gives tensor `name` of `shape` when the file type is `target`.
 DType export_tensor_type(const std::string& name, const Shape& shape, DType target);
 
-ExportReport export_gguf(const Model& model, const std::string& out_path, DType target, ThreadPool& pool);
+// `tokenizer_dir` (optional) supplies tokenizer.json & co. when the model's own source has none
+// (synthetic models).
+ExportReport export_gguf(const Model& model, const std::string& out_path, DType target, ThreadPool& pool,
+                         const std::string& tokenizer_dir = "");
 
 }  // namespace qwenrt

@@ -1,5 +1,6 @@
 // qwenrt bench: prefill (pp) and decode (tg) tokens/s in the manner of llama-bench: each test
 // runs on a fresh cache, after a warm-up, repeated; the figure is the median of the repeats.
+#include "base/aligned_buffer.h"
 #include "base/error.h"
 #include "base/strings.h"
 #include "base/timer.h"
@@ -10,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <iostream>
 #include <random>
 
@@ -60,13 +63,31 @@ double run_decode(const Model& m, const ExecContext& ctx, const std::vector<int3
   return t.seconds();
 }
 
+// Read bandwidth of all threads over a buffer far larger than the caches: the roofline for decode,
+// which streams every active weight once per token. Median of repeats, in bytes/s.
+double read_bandwidth(ThreadPool& pool, const kernels::KernelTable& kt, size_t bytes, int reps) {
+  AlignedBuffer buf(bytes);
+  std::memset(buf.data(), 1, bytes);  // fault the pages in
+  std::vector<double> rates;
+  std::atomic<uint64_t> sink{0};
+  for (int r = 0; r < reps + 1; ++r) {
+    const int64_t chunks = pool.size() * 16;
+    const size_t per = bytes / static_cast<size_t>(chunks) / 256 * 256;
+    Timer t;
+    pool.run(chunks, [&](int64_t c, int) { sink ^= kt.stream_read(buf.data() + static_cast<size_t>(c) * per, per); });
+    if (r > 0) rates.push_back(static_cast<double>(per * static_cast<size_t>(chunks)) / t.seconds());  // first: warm-up
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
+}
+
 }  // namespace
 
 Run add_bench(CLI::App& app) {
   struct Opts {
     std::string model, synthetic, dtype = "BF16";
     int threads = 0, n_prompt = 512, n_gen = 128, reps = 5, layers = 0;
-    bool json = false;
+    bool json = false, roofline = true;
   };
   auto o = std::make_shared<Opts>();
   auto* model_opt = app.add_option("-m,--model", o->model, "Model: a Hugging Face directory or a .gguf file");
@@ -79,6 +100,7 @@ Run add_bench(CLI::App& app) {
   app.add_option("-r,--repetitions", o->reps, "Repeats per test (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("-t,--threads", o->threads, "Threads (default: one per available core)");
   app.add_flag("--json", o->json, "Print a JSON array of results");
+  app.add_flag("!--no-roofline", o->roofline, "Skip the read-bandwidth probe (1 GiB) behind the decode roofline");
   return [o] {
     if (o->model.empty() == o->synthetic.empty()) fail("bench: give exactly one of --model PATH or --synthetic NAME");
     std::unique_ptr<Runtime> rt;
@@ -107,34 +129,51 @@ Run add_bench(CLI::App& app) {
       results.push_back(r);
     }
     const double weight_bytes = static_cast<double>(m.weights().total_bytes());
+    const double step_bytes = static_cast<double>(m.decode_bytes_per_token());
     int64_t params = 0;
     for (const StoredWeight& t : m.weights().tensors()) params += t.weight.shape.numel();
     const char* isa = kernels::isa_name(ctx.kernels->isa);
+    const double bandwidth = o->roofline && o->n_gen > 0 ? read_bandwidth(rt->pool(), *ctx.kernels, size_t{1} << 30, 5) : 0.0;
     if (o->json) {
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
       for (const auto& r : results) {
-        arr.push_back({{"model", m.info().source},
-                       {"arch", m.info().arch},
-                       {"model_size", static_cast<uint64_t>(weight_bytes)},
-                       {"model_n_params", params},
-                       {"backend", std::string("cpu-") + isa},
-                       {"n_threads", rt->pool().size()},
-                       {"test", r.test},
-                       {"n_prompt", r.n_prompt},
-                       {"n_gen", r.n_gen},
-                       {"tokens_per_s", r.median()},
-                       {"samples_ts", r.samples}});
+        nlohmann::ordered_json e = {{"model", m.info().source},
+                                    {"arch", m.info().arch},
+                                    {"model_size", static_cast<uint64_t>(weight_bytes)},
+                                    {"model_n_params", params},
+                                    {"backend", std::string("cpu-") + isa},
+                                    {"n_threads", rt->pool().size()},
+                                    {"test", r.test},
+                                    {"n_prompt", r.n_prompt},
+                                    {"n_gen", r.n_gen},
+                                    {"tokens_per_s", r.median()},
+                                    {"samples_ts", r.samples}};
+        if (r.n_gen > 0) {
+          e["bytes_per_token"] = static_cast<uint64_t>(step_bytes);
+          e["weight_gbs"] = r.median() * step_bytes / 1e9;
+          if (bandwidth > 0) {
+            e["read_bandwidth_gbs"] = bandwidth / 1e9;
+            e["roofline_tokens_per_s"] = bandwidth / step_bytes;
+            e["roofline_fraction"] = r.median() * step_bytes / bandwidth;
+          }
+        }
+        arr.push_back(std::move(e));
       }
       std::cout << arr.dump(2) << "\n";
       return 0;
     }
-    std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>7} | {:>12} |\n", "model", "size", "params",
-                             "backend", "threads", "test", "t/s (median)");
-    std::cout << fmt::format("|{:-<42}|{:->12}|{:->10}|{:->12}|{:->9}|{:->9}|{:->14}|\n", "", "", "", "", "", "", "");
+    std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>7} | {:>12} | {:>24} |\n", "model", "size", "params",
+                             "backend", "threads", "test", "t/s (median)", "weights GB/s (roofline)");
+    std::cout << fmt::format("|{:-<42}|{:->12}|{:->10}|{:->12}|{:->9}|{:->9}|{:->14}|{:->26}|\n", "", "", "", "", "", "", "", "");
     for (const auto& r : results) {
-      std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>7} | {:>12.2f} |\n", m.info().source,
+      std::string roof;
+      if (r.n_gen > 0) {
+        roof = fmt::format("{:.1f}", r.median() * step_bytes / 1e9);
+        if (bandwidth > 0) roof += fmt::format(" of {:.1f} ({:.0f}%)", bandwidth / 1e9, 100.0 * r.median() * step_bytes / bandwidth);
+      }
+      std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>7} | {:>12.2f} | {:>24} |\n", m.info().source,
                                format_bytes(weight_bytes), format_count(static_cast<double>(params)),
-                               std::string("cpu-") + isa, rt->pool().size(), r.test, r.median());
+                               std::string("cpu-") + isa, rt->pool().size(), r.test, r.median(), roof);
     }
     return 0;
   };

@@ -13,12 +13,16 @@ namespace qwenrt::cli {
 
 Run add_quantize(CLI::App& app) {
   struct Opts {
-    std::string in, out, type = "Q8_0";
+    std::string in, out, type = "Q8_0", tokenizer;
     int threads = 0;
     bool quiet = false;
   };
   auto o = std::make_shared<Opts>();
-  app.add_option("input", o->in, "Source model: a Hugging Face directory or a .gguf file")->required();
+  app.add_option("input", o->in,
+                 "Source model: a Hugging Face directory, a .gguf file, or synthetic:NAME[:LAYERS] (random weights of a "
+                 "real shape, as `bench --synthetic`)")
+      ->required();
+  app.add_option("--tokenizer", o->tokenizer, "Directory with tokenizer.json to take the vocabulary from (synthetic input)");
   app.add_option("output", o->out, "GGUF file to write")->required();
   app.add_option("--type", o->type, "F32, F16, BF16 or Q8_0")->capture_default_str();
   app.add_option("-t,--threads", o->threads, "Threads")->check(CLI::NonNegativeNumber);
@@ -27,8 +31,22 @@ Run add_quantize(CLI::App& app) {
     const auto type = dtype_from_name(o->type);
     if (!type) fail("--type: '{}' is not a type qwenrt writes (F32, F16, BF16, Q8_0)", o->type);
     Timer timer;
-    auto rt = Runtime::load(o->in, RuntimeOptions{o->threads});
-    const ExportReport r = export_gguf(rt->model(), o->out, *type, rt->pool());
+    std::unique_ptr<Runtime> rt;
+    if (o->in.starts_with("synthetic:")) {
+      // synthetic:NAME[:LAYERS], weights drawn in F32 and converted like any source.
+      std::string spec = o->in.substr(10);
+      int layers = 0;
+      if (const size_t colon = spec.find(':'); colon != std::string::npos) {
+        const auto n = parse_int_list(spec.substr(colon + 1), "synthetic layer count");
+        if (n.size() != 1 || n[0] < 1 || n[0] > 4096) fail("{}: the layer count must be a positive integer", o->in);
+        layers = static_cast<int>(n[0]);
+        spec = spec.substr(0, colon);
+      }
+      rt = Runtime::synthetic(spec, DType::F32, layers, 1234, RuntimeOptions{o->threads});
+    } else {
+      rt = Runtime::load(o->in, RuntimeOptions{o->threads});
+    }
+    const ExportReport r = export_gguf(rt->model(), o->out, *type, rt->pool(), o->tokenizer);
     if (!o->quiet) {
       std::map<std::string, int> counts;
       for (const auto& [name, t] : r.types) counts[std::string(dtype_name(t))]++;

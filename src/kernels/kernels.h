@@ -60,6 +60,9 @@ struct KernelTable {
   float (*dot_f32)(const float* a, const float* b, int64_t n);
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a * x
   void (*scale_f32)(float* y, float a, int64_t n);                 // y *= a
+  // Reads n bytes (n a multiple of 64) as fast as the ISA allows and returns a checksum: the
+  // read-bandwidth probe behind the benchmark's roofline.
+  uint64_t (*stream_read)(const std::byte* p, size_t n);
 };
 
 // The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512 when supported).

@@ -64,6 +64,20 @@ size_t CausalLm::state_bytes_per_sequence() const {
   return RecurrentState(cfg_.linear_attention.state_config(n_recurrent_layers_)).bytes_per_sequence();
 }
 
+size_t CausalLm::decode_bytes_per_token() const {
+  size_t bytes = 0;
+  for (const StoredWeight& t : weights_->tensors()) {
+    if (mtp_ && t.name.starts_with("blk." + std::to_string(hp_.n_layer) + ".")) continue;  // MTP: not in a plain step
+    size_t b = t.weight.nbytes();
+    if (t.name == "token_embd.weight" && !hp_.tied) b = t.weight.row_bytes();  // one row per token
+    if (t.name.find("_exps.weight") != std::string::npos && cfg_.moe.n_expert > 0) {
+      b = b / static_cast<size_t>(cfg_.moe.n_expert) * static_cast<size_t>(cfg_.moe.n_expert_used);
+    }
+    bytes += b;
+  }
+  return bytes;
+}
+
 void CausalLm::forward(const Batch& batch, ModelState& state, ForwardOutput& out, const ExecContext& ctx) const {
   validate_batch(batch, hp_.n_vocab);
   auto& st = static_cast<HybridState&>(state);

@@ -27,6 +27,7 @@ class CausalLm : public Model {
   void forward(const Batch& batch, ModelState& state, ForwardOutput& out, const ExecContext& ctx) const override;
   size_t state_bytes_per_token() const override;
   size_t state_bytes_per_sequence() const override;
+  size_t decode_bytes_per_token() const override;
   bool has_mtp() const override { return mtp_.has_value(); }
   void forward_mtp(const Batch& entries, const float* hidden, ModelState& state, ForwardOutput& out,
                    const ExecContext& ctx) const override;

@@ -61,6 +61,9 @@ class Model {
   // state of linear-attention layers.
   virtual size_t state_bytes_per_token() const = 0;
   virtual size_t state_bytes_per_sequence() const { return 0; }
+  // Weight bytes one decode step reads (all weights but the unused embedding rows and the
+  // experts a token does not route to): the numerator of the decode roofline.
+  virtual size_t decode_bytes_per_token() const { return weights_->total_bytes(); }
 
   // Multi-token prediction (Qwen3-Next, Qwen3.5): entry j pairs the trunk's final-normed hidden
   // state at position p (`hidden` row j) with the token at p + 1 (`entries.tokens[j]`) at RoPE

@@ -31,7 +31,11 @@ void linear(const ExecContext& ctx, const Weight& w, const float* x, int64_t n_t
   const size_t w_row = w.row_bytes();
   // Token blocks bound the activations each task touches; row ranges split the weights.
   constexpr int64_t kTokBlock = 64;
-  ctx.pool->parallel_for(n_out, 16, [&](int64_t r0, int64_t r1, int) {
+  // Decode streams the weights once: one contiguous share per thread keeps each thread's reads a
+  // single sequential stream. Batches take smaller chunks to balance uneven progress.
+  const int n_threads = ctx.pool->size();
+  const int64_t chunk_rows = n_tok == 1 ? (n_out + n_threads - 1) / n_threads : 16;
+  ctx.pool->parallel_for(n_out, chunk_rows, [&](int64_t r0, int64_t r1, int) {
     w.for_rows(r0, r1, [&](const TensorView& part, int64_t part_row, int64_t row, int64_t n) {
       for (int64_t t0 = 0; t0 < n_tok; t0 += kTokBlock) {
         kernels::MatmulArgs a{part.row(part_row), w_row, k, act + static_cast<size_t>(t0) * act_row, act_row,

@@ -38,8 +38,14 @@ std::vector<float> chunked(Runtime& rt, const std::vector<int32_t>& ids, size_t 
 
 class Structural : public testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override { rt_ = Runtime::load(data_path("models/" + GetParam()), RuntimeOptions{2}); }
+  void SetUp() override {
+    rt_ = Runtime::load(data_path("models/" + GetParam()), RuntimeOptions{2});
+    // Two float32 orders of the same computation differ by rounding, which the gated delta rule
+    // amplifies (see the golden README): the models' stated tolerances bound that as well.
+    tolerance_ = load_golden(GetParam()).tolerance;
+  }
   std::unique_ptr<Runtime> rt_;
+  double tolerance_ = 0;
 };
 
 // For the hybrid models this is the chunked Gated DeltaNet (a sequence's tokens in one batch)
@@ -47,7 +53,7 @@ class Structural : public testing::TestWithParam<std::string> {
 TEST_P(Structural, ChunkedPrefillEqualsOneBatch) {
   const auto ids = tokens(100, 1);
   const auto whole = chunked(*rt_, ids, 100);
-  for (size_t chunk : {1, 7, 64}) EXPECT_LE(max_abs_diff(chunked(*rt_, ids, chunk), whole), 5e-4) << chunk;
+  for (size_t chunk : {1, 7, 64}) EXPECT_LE(max_abs_diff(chunked(*rt_, ids, chunk), whole), tolerance_) << chunk;
 }
 
 TEST_P(Structural, BatchedSequencesEqualEachAlone) {
@@ -89,7 +95,7 @@ TEST_P(Structural, BatchedSequencesEqualEachAlone) {
     rt_->model().forward(b, *state, out, rt_->context());
     collect();
   }
-  for (size_t s = 0; s < seqs.size(); ++s) EXPECT_LE(max_abs_diff(together[s], alone[s]), 5e-4) << "sequence " << s;
+  for (size_t s = 0; s < seqs.size(); ++s) EXPECT_LE(max_abs_diff(together[s], alone[s]), tolerance_) << "sequence " << s;
 }
 
 TEST_P(Structural, TruncateThenRefeedEqualsFresh) {
@@ -121,7 +127,7 @@ TEST_P(Structural, TruncateThenRefeedEqualsFresh) {
   fresh.insert(fresh.end(), other.begin(), other.end());
   const auto ref = chunked(*rt_, fresh, fresh.size());
   const std::vector<float> tail(ref.end() - static_cast<int64_t>(other.size()) * rt_->model().info().n_vocab, ref.end());
-  EXPECT_LE(max_abs_diff(out.logits, tail), 1e-4);
+  EXPECT_LE(max_abs_diff(out.logits, tail), tolerance_);
 }
 
 TEST_P(Structural, Deterministic) {

@@ -5,6 +5,7 @@
 #include "tensor/quant.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace qwenrt::kernels {
 namespace {
@@ -81,6 +82,16 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= alpha;
 }
 
+uint64_t stream_read(const std::byte* p, size_t n) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    sum ^= v;
+  }
+  return sum;
+}
+
 }  // namespace
 
 const KernelTable& scalar_kernels() {
@@ -94,6 +105,7 @@ const KernelTable& scalar_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      stream_read,
   };
   return table;
 }

@@ -74,6 +74,31 @@ void micro_float(const MatmulArgs& a, int64_t r, int t) {
   }
 }
 
+// Decode (one token): rows one after another as a single sequential stream, four independent
+// accumulators per row, software prefetch ahead (see avx512.cpp).
+template <class L>
+void gemv_float(const MatmulArgs& a) {
+  const float* x = reinterpret_cast<const float*>(a.x);
+  constexpr int64_t kPrefetchBytes = 2048;
+  const size_t elem = a.w_row_bytes / static_cast<size_t>(a.k);
+  for (int64_t r = a.r0; r < a.r1; ++r) {
+    const std::byte* w = a.w + static_cast<size_t>(r) * a.w_row_bytes;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    int64_t c = 0;
+    for (; c + 32 <= a.k; c += 32) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + static_cast<size_t>(c) * elem + kPrefetchBytes), _MM_HINT_T0);
+      acc0 = _mm256_fmadd_ps(L::load8(w, c), _mm256_loadu_ps(x + c), acc0);
+      acc1 = _mm256_fmadd_ps(L::load8(w, c + 8), _mm256_loadu_ps(x + c + 8), acc1);
+      acc2 = _mm256_fmadd_ps(L::load8(w, c + 16), _mm256_loadu_ps(x + c + 16), acc2);
+      acc3 = _mm256_fmadd_ps(L::load8(w, c + 24), _mm256_loadu_ps(x + c + 24), acc3);
+    }
+    for (; c + 8 <= a.k; c += 8) acc0 = _mm256_fmadd_ps(L::load8(w, c), _mm256_loadu_ps(x + c), acc0);
+    float s = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+    for (; c < a.k; ++c) s += L::load1(w, c) * x[c];
+    a.y[r] = s;
+  }
+}
+
 // ---- Q8_0 weights x Q8 activations: int8 dot products per 32-block, scaled in float ----
 
 struct BlockQ8_0 {
@@ -165,9 +190,15 @@ struct Q8Micro {
   static void run(const MatmulArgs& a, int64_t r, int t) { micro_q8_0<RN, TN>(a, r, t); }
 };
 
-void matmul_f32(const MatmulArgs& a) { tiled<FloatMicro<LoadF32>::M>(a); }
-void matmul_f16(const MatmulArgs& a) { tiled<FloatMicro<LoadF16>::M>(a); }
-void matmul_bf16(const MatmulArgs& a) { tiled<FloatMicro<LoadBF16>::M>(a); }
+template <class L>
+void matmul_float(const MatmulArgs& a) {
+  if (a.n_tok == 1) gemv_float<L>(a);
+  else tiled<FloatMicro<L>::template M>(a);
+}
+
+void matmul_f32(const MatmulArgs& a) { matmul_float<LoadF32>(a); }
+void matmul_f16(const MatmulArgs& a) { matmul_float<LoadF16>(a); }
+void matmul_bf16(const MatmulArgs& a) { matmul_float<LoadBF16>(a); }
 void matmul_q8_0(const MatmulArgs& a) { tiled<Q8Micro>(a); }
 
 // Bit-identical to the scalar version: same max, same division, same multiply, round to even.
@@ -227,6 +258,18 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (; i < n; ++i) y[i] *= alpha;
 }
 
+uint64_t stream_read(const std::byte* p, size_t n) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i + 128 <= n; i += 128) {
+    a0 = _mm256_xor_si256(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+    a1 = _mm256_xor_si256(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    a2 = _mm256_xor_si256(a2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    a3 = _mm256_xor_si256(a3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  const __m256i x = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
+  return static_cast<uint64_t>(_mm256_extract_epi64(x, 0) ^ _mm256_extract_epi64(x, 3));
+}
+
 }  // namespace
 
 const KernelTable& avx2_kernels() {
@@ -240,6 +283,7 @@ const KernelTable& avx2_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      stream_read,
   };
   return table;
 }
