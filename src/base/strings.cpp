@@ -5,8 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <cstdio>
 
 namespace qwenrt {
 
@@ -54,12 +53,23 @@ std::string format_count(double count) {
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail("{}: read error", path);
-  return ss.str();
+  // One allocation of the file's size and one read: large files (tokenizer.json) load quickly.
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) fail("{}: cannot open: {}", path, std::strerror(errno));
+  std::string out;
+  if (std::fseek(f, 0, SEEK_END) == 0) {
+    const long size = std::ftell(f);
+    if (size > 0) out.resize(static_cast<size_t>(size));
+    std::fseek(f, 0, SEEK_SET);
+  }
+  size_t got = out.empty() ? 0 : std::fread(out.data(), 1, out.size(), f);
+  out.resize(got);
+  char buf[65536];  // whatever is left (files that grew, pipes)
+  while (size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  const bool error = std::ferror(f);
+  std::fclose(f);
+  if (error) fail("{}: read error", path);
+  return out;
 }
 
 }  // namespace qwenrt

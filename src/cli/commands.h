@@ -13,5 +13,7 @@ Run add_logits(CLI::App& app);
 Run add_generate(CLI::App& app);
 Run add_quantize(CLI::App& app);
 Run add_bench(CLI::App& app);
+Run add_tokenize(CLI::App& app);
+Run add_detokenize(CLI::App& app);
 
 }  // namespace qwenrt::cli

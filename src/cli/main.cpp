@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   add(qwenrt::cli::add_generate, "generate", "Continue a token sequence and print the new token ids");
   add(qwenrt::cli::add_quantize, "quantize", "Convert a model (HF directory or GGUF) to a GGUF file of a given type");
   add(qwenrt::cli::add_bench, "bench", "Measure prefill and decode speed");
+  add(qwenrt::cli::add_tokenize, "tokenize", "Encode text with a model's tokenizer and print the ids as JSON");
+  add(qwenrt::cli::add_detokenize, "detokenize", "Decode token ids to text");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
