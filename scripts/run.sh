@@ -10,3 +10,8 @@ model="${1:-tests/data/models/qwen3-untied}"
 ./build/qwenrt info --model "$model"
 echo "greedy continuation of tokens 39,289,75,78,263:"
 ./build/qwenrt generate --model "$model" --tokens 39,289,75,78,263 -n 16
+echo "the chat prompt for one user turn, and the model's reply to it (a tiny random model: noise):"
+printf '{"messages": [{"role": "user", "content": "Hello!"}], "add_generation_prompt": true}' |
+  ./build/qwenrt render --model "$model" --request -
+./build/qwenrt generate --model "$model" --chat "Hello!" -n 16
+echo

@@ -84,7 +84,8 @@ TextAssets from_directory(const fs::path& dir, int64_t vocab_size) {
       }
     }
   }
-  if (!a.chat_template && fs::exists(dir / "chat_template.jinja")) a.chat_template = read_file((dir / "chat_template.jinja").string());
+  // As in transformers, a separate chat_template.jinja takes priority over the config's entry.
+  if (fs::exists(dir / "chat_template.jinja")) a.chat_template = read_file((dir / "chat_template.jinja").string());
   if (!a.chat_template && fs::exists(dir / "chat_template.json")) {
     const json j = read_json(dir / "chat_template.json");
     if (j.is_object() && j.contains("chat_template") && j["chat_template"].is_string()) a.chat_template = j["chat_template"].get<std::string>();

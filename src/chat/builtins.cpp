@@ -39,7 +39,9 @@ std::optional<std::string> opt_string(Interpreter& in, const Value& v, const cha
   return v.s;
 }
 
-const std::string& string_arg(Interpreter& in, const Value& v, const char* what) {
+// Returns a copy: callers often pass a temporary Value (CallArgs::get), and a
+// reference into it would dangle at the end of the full expression.
+std::string string_arg(Interpreter& in, const Value& v, const char* what) {
   if (!v.is_string()) in.fail(fmt::format("{} must be a string, not '{}'", what, v.type_name()));
   return v.s;
 }
@@ -704,7 +706,7 @@ Value string_method(const std::string& s, const std::string& name) {
   if (name == "capitalize") return method(name, [s](Interpreter&, CallArgs&) { return Value::string(py::capitalize(s)); });
   if (name == "find" || name == "rfind" || name == "index" || name == "rindex" || name == "count") {
     return method(name, [s, name](Interpreter& in, CallArgs& a) {
-      const std::string& sub = string_arg(in, a.get(0, "sub"), "the substring");
+      const std::string sub = string_arg(in, a.get(0, "sub"), "the substring");
       if (name == "count") {
         if (sub.empty()) return Value::integer(static_cast<int64_t>(py::length(s)) + 1);
         int64_t n = 0;
@@ -738,7 +740,7 @@ Value string_method(const std::string& s, const std::string& name) {
   if (name == "removeprefix" || name == "removesuffix") {
     const bool suffix = name == "removesuffix";
     return method(name, [s, suffix](Interpreter& in, CallArgs& a) {
-      const std::string& x = string_arg(in, a.get(0, suffix ? "suffix" : "prefix"), "the affix");
+      const std::string x = string_arg(in, a.get(0, suffix ? "suffix" : "prefix"), "the affix");
       if (x.size() <= s.size() && (suffix ? s.compare(s.size() - x.size(), x.size(), x) == 0 : s.compare(0, x.size(), x) == 0)) {
         return Value::string(suffix ? s.substr(0, s.size() - x.size()) : s.substr(x.size()));
       }
@@ -890,7 +892,7 @@ void add_builtin_globals(Scope& globals) {
     throw TemplateError(to_str(a.get(0, "message")), in.line(), /*raised=*/true);
   });
   globals.vars["strftime_now"] = Value::function("strftime_now", [](Interpreter& in, CallArgs& a) {
-    const std::string& f = string_arg(in, a.get(0, "format"), "strftime_now format");
+    const std::string f = string_arg(in, a.get(0, "format"), "strftime_now format");
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
     localtime_r(&now, &tm);

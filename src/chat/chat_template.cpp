@@ -47,6 +47,30 @@ void tag_final_message(nlohmann::ordered_json& messages) {
 
 }  // namespace
 
+ChatRequest ChatRequest::from_json(const nlohmann::ordered_json& body) {
+  if (!body.is_object()) throw Error("chat request: expected a JSON object");
+  ChatRequest r;
+  if (!body.contains("messages") || !body["messages"].is_array()) throw Error("chat request: 'messages' must be a list");
+  r.messages = body["messages"];
+  if (body.contains("tools") && !body["tools"].is_null()) {
+    if (!body["tools"].is_array()) throw Error("chat request: 'tools' must be a list");
+    r.tools = body["tools"];
+  }
+  auto flag = [&](const char* key, bool* out) {
+    if (!body.contains(key) || body[key].is_null()) return;
+    if (!body[key].is_boolean()) throw Error(std::string("chat request: '") + key + "' must be true or false");
+    *out = body[key].get<bool>();
+  };
+  flag("add_generation_prompt", &r.add_generation_prompt);
+  flag("continue_final_message", &r.continue_final_message);
+  for (const char* key : {"template_kwargs", "chat_template_kwargs"}) {
+    if (!body.contains(key) || body[key].is_null()) continue;
+    if (!body[key].is_object()) throw Error(std::string("chat request: '") + key + "' must be an object");
+    for (auto it = body[key].begin(); it != body[key].end(); ++it) r.variables[it.key()] = it.value();
+  }
+  return r;
+}
+
 std::string ChatTemplate::render(const ChatRequest& request, const nlohmann::ordered_json& special_tokens) const {
   if (request.continue_final_message && request.add_generation_prompt) {
     throw Error("continue_final_message and add_generation_prompt are mutually exclusive: one continues the last message, "

@@ -19,6 +19,12 @@ struct ChatRequest {
   bool add_generation_prompt = false;
   bool continue_final_message = false;
   nlohmann::ordered_json variables = nlohmann::ordered_json::object();  // template kwargs
+
+  // From a request body as clients send it: "messages", optional "tools", "add_generation_prompt",
+  // "continue_final_message", and template variables under "chat_template_kwargs" (the OpenAI
+  // servers' name) and/or "template_kwargs" (transformers'; the former wins on a clash). Other
+  // keys are ignored. Throws Error naming the field that has the wrong type.
+  static ChatRequest from_json(const nlohmann::ordered_json& body);
 };
 
 class ChatTemplate {

@@ -71,6 +71,7 @@ class Parser {
   // ---- statements ----
   // Parses until one of `ends` (a block keyword) is the next statement; does not consume it.
   Body parse_body(std::initializer_list<const char*> ends) {
+    const NestingGuard guard(this);
     Body body;
     while (pos_ < t_.size()) {
       const Token& tok = t_[pos_];
@@ -286,6 +287,7 @@ class Parser {
   }
 
   ExprPtr parse_expression(bool with_condexpr = true) {
+    const NestingGuard guard(this);
     ExprPtr e = parse_or();
     if (!with_condexpr) return e;
     while (is_name("if")) {
@@ -327,6 +329,7 @@ class Parser {
   }
 
   ExprPtr parse_not() {
+    const NestingGuard guard(this);
     if (is_name("not")) {
       const int ln = line();
       ++pos_;
@@ -411,6 +414,7 @@ class Parser {
   }
 
   ExprPtr parse_unary(bool with_filter) {
+    const NestingGuard guard(this);
     const int ln = line();
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
@@ -629,6 +633,16 @@ class Parser {
   const std::vector<Token>& t_;
   size_t pos_ = 0;
   int loop_depth_ = 0;  // for loops open around the current statement (break / continue need one)
+  int nesting_ = 0;     // recursion depth: bounded so that a hostile template cannot exhaust the stack
+
+  struct NestingGuard {
+    static constexpr int kMax = 400;
+    Parser* p;
+    explicit NestingGuard(Parser* parser) : p(parser) {
+      if (++p->nesting_ > kMax) throw TemplateError("the template nests blocks or expressions too deeply", p->line());
+    }
+    ~NestingGuard() { --p->nesting_; }
+  };
 };
 
 }  // namespace

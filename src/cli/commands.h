@@ -15,5 +15,6 @@ Run add_quantize(CLI::App& app);
 Run add_bench(CLI::App& app);
 Run add_tokenize(CLI::App& app);
 Run add_detokenize(CLI::App& app);
+Run add_render(CLI::App& app);
 
 }  // namespace qwenrt::cli

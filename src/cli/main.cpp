@@ -17,11 +17,12 @@ int main(int argc, char** argv) {
   };
   add(qwenrt::cli::add_info, "info", "Show a model's architecture, hyperparameters, parameters and memory needs");
   add(qwenrt::cli::add_logits, "logits", "Write the logits of every position of a token sequence");
-  add(qwenrt::cli::add_generate, "generate", "Continue a token sequence and print the new token ids");
+  add(qwenrt::cli::add_generate, "generate", "Continue a prompt (token ids, text, or a chat turn) and print what follows");
   add(qwenrt::cli::add_quantize, "quantize", "Convert a model (HF directory or GGUF) to a GGUF file of a given type");
   add(qwenrt::cli::add_bench, "bench", "Measure prefill and decode speed");
   add(qwenrt::cli::add_tokenize, "tokenize", "Encode text with a model's tokenizer and print the ids as JSON");
   add(qwenrt::cli::add_detokenize, "detokenize", "Decode token ids to text");
+  add(qwenrt::cli::add_render, "render", "Render a chat request with a model's chat template and print the prompt");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

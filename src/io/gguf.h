@@ -48,12 +48,28 @@ struct GgufValue {
   std::string s;     // STRING
   GgufArray arr;     // ARRAY
 
-  static GgufValue u32(uint32_t v) { return {GgufType::U32, static_cast<int64_t>(v)}; }
-  static GgufValue i32(int32_t v) { return {GgufType::I32, v}; }
-  static GgufValue u64(uint64_t v) { return {GgufType::U64, static_cast<int64_t>(v)}; }
-  static GgufValue f32(float v) { return {GgufType::F32, 0, v}; }
-  static GgufValue boolean(bool v) { return {GgufType::BOOL, v ? 1 : 0}; }
-  static GgufValue string(std::string v) { return {GgufType::STRING, 0, 0.0, std::move(v)}; }
+  static GgufValue u32(uint32_t v) { return integer(GgufType::U32, static_cast<int64_t>(v)); }
+  static GgufValue i32(int32_t v) { return integer(GgufType::I32, v); }
+  static GgufValue u64(uint64_t v) { return integer(GgufType::U64, static_cast<int64_t>(v)); }
+  static GgufValue f32(float v) {
+    GgufValue g;
+    g.type = GgufType::F32;
+    g.f = v;
+    return g;
+  }
+  static GgufValue boolean(bool v) { return integer(GgufType::BOOL, v ? 1 : 0); }
+  static GgufValue string(std::string v) {
+    GgufValue g;
+    g.type = GgufType::STRING;
+    g.s = std::move(v);
+    return g;
+  }
+  static GgufValue integer(GgufType type, int64_t v) {
+    GgufValue g;
+    g.type = type;
+    g.i = v;
+    return g;
+  }
   static GgufValue string_array(std::vector<std::string> v);
   static GgufValue int_array(GgufType elem, std::vector<int64_t> v);
   static GgufValue float_array(std::vector<double> v);

@@ -51,7 +51,7 @@ RopeScaling parse_hf_scaling(const ConfigReader& cfg, const nlohmann::ordered_js
     if (s.contains("truncate") && s["truncate"].is_boolean()) out.truncate = s["truncate"].get<bool>();
     return out;
   }
-  bad("has rope_type '" + type + "', which qwenrt does not support (default, linear and yarn are supported)");
+  cfg.fail_key({field, ""}, "has rope_type '" + type + "', which qwenrt does not support (default, linear and yarn are supported)");
 }
 
 }  // namespace

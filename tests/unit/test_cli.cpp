@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 namespace qwenrt::test {
 namespace {
 
@@ -110,6 +112,124 @@ TEST(Cli, UsageErrorsExitNonZero) {
   EXPECT_NE(run_qwenrt({"logits", "--model", kModel}).exit_code, 0);  // --tokens and --out missing
   EXPECT_NE(run_qwenrt({"nonsense"}).exit_code, 0);
   EXPECT_EQ(run_qwenrt({"bench", "-p", "1"}).exit_code, 1);  // neither --model nor --synthetic
+}
+
+
+// ---- text in, text out ----
+
+nlohmann::ordered_json golden_chat_case(const std::string& id) {
+  std::istringstream in(read_text(data_path("chat/cases.jsonl")));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::ordered_json::parse(line);
+    if (j["id"] == id) return j;
+  }
+  ADD_FAILURE() << "no golden chat case " << id;
+  return {};
+}
+
+TEST(Cli, RenderPrintsTheExactPromptOfTheModelsTemplate) {
+  // The golden models ship the real Qwen3 chat template, so their renderings are the Qwen3 goldens.
+  TempDir tmp;
+  for (const char* id : {"qwen3/tools-call-flow/gen-yes_think-absent", "qwen3/multi-turn-think/gen-no_think-false",
+                         "qwen3/continue-final/assistant-prefix"}) {
+    const auto c = golden_chat_case(id);
+    if (c.is_null()) continue;
+    SCOPED_TRACE(id);
+    write_bytes(tmp.file("req.json"), c["input"].dump());
+    for (const std::string& model : {kModel, kModel + "/model.gguf"}) {
+      const CommandResult r = run_qwenrt({"render", "--model", model, "--request", tmp.file("req.json")});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, c["rendered"].get<std::string>());
+    }
+  }
+  // chat_template_kwargs (the OpenAI servers' name) works like template_kwargs; stdin works.
+  const CommandResult off = run_qwenrt({"render", "--template", data_path("chat/templates/Qwen3.jinja"), "--request", "-"},
+                                       R"({"messages":[{"role":"user","content":"Hi"}],"add_generation_prompt":true,)"
+                                       R"("chat_template_kwargs":{"enable_thinking":false}})");
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_EQ(off.out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+}
+
+TEST(Cli, RenderErrorsExitOneWithTheMessage) {
+  TempDir tmp;
+  write_bytes(tmp.file("empty.json"), R"({"messages": []})");
+  const CommandResult raised = run_qwenrt({"render", "--template", data_path("chat/templates/Qwen3.5-4B.jinja"), "--request", tmp.file("empty.json")});
+  EXPECT_EQ(raised.exit_code, 1);
+  EXPECT_TRUE(raised.out.empty());
+  EXPECT_NE(raised.err.find("No messages provided."), std::string::npos) << raised.err;
+  EXPECT_NE(raised.err.find("chat template, line "), std::string::npos) << raised.err;
+
+  write_bytes(tmp.file("bad.jinja"), "ok\n{% for x in %}{% endfor %}");
+  const CommandResult syntax = run_qwenrt({"render", "--template", tmp.file("bad.jinja"), "--request", tmp.file("empty.json")});
+  EXPECT_EQ(syntax.exit_code, 1);
+  EXPECT_NE(syntax.err.find("line 2"), std::string::npos) << syntax.err;
+
+  write_bytes(tmp.file("notjson.json"), "{\"messages\": [");
+  const CommandResult bad_json = run_qwenrt({"render", "--model", kModel, "--request", tmp.file("notjson.json")});
+  EXPECT_EQ(bad_json.exit_code, 1);
+  EXPECT_NE(bad_json.err.find("not valid JSON"), std::string::npos) << bad_json.err;
+
+  write_bytes(tmp.file("nomsg.json"), R"({"messages": "hi"})");
+  const CommandResult bad_field = run_qwenrt({"render", "--model", kModel, "--request", tmp.file("nomsg.json")});
+  EXPECT_EQ(bad_field.exit_code, 1);
+  EXPECT_NE(bad_field.err.find("'messages' must be a list"), std::string::npos) << bad_field.err;
+}
+
+TEST(Cli, GeneratePromptPrintsTheGoldenContinuationText) {
+  // The golden greedy continuations, decoded by Hugging Face: the text path must encode the prompt
+  // to the same ids and stream the same text, U+FFFD for bytes that never form a character included.
+  const auto cases = nlohmann::json::parse(read_text(kModel + "/cases.json"))["cases"];
+  int checked = 0;
+  for (const auto& c : cases) {
+    if (c["name"] != "len1" && c["name"] != "len7") continue;
+    SCOPED_TRACE(c["name"].get<std::string>());
+    for (const std::string& model : {kModel, kModel + "/model.gguf"}) {
+      const CommandResult r = run_qwenrt({"generate", "--model", model, "--prompt", c["decoded_text"].get<std::string>(), "-n",
+                                          std::to_string(c["greedy"]["n_new"].get<int>()), "--ignore-eos"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, c["greedy"]["decoded_text"].get<std::string>());
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 4);
+}
+
+TEST(Cli, GenerateChatSendsOneUserTurnThroughTheTemplate) {
+  TempDir tmp;
+  write_bytes(tmp.file("req.json"), R"({"messages":[{"role":"user","content":"Hello there"}],"add_generation_prompt":true})");
+  const CommandResult rendered = run_qwenrt({"render", "--model", kModel, "--request", tmp.file("req.json")});
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
+  const CommandResult chat = run_qwenrt({"generate", "--model", kModel, "--chat", "Hello there", "-n", "6", "--ignore-eos"});
+  const CommandResult prompt = run_qwenrt({"generate", "--model", kModel, "--prompt", rendered.out, "-n", "6", "--ignore-eos"});
+  ASSERT_EQ(chat.exit_code, 0) << chat.err;
+  ASSERT_EQ(prompt.exit_code, 0) << prompt.err;
+  EXPECT_EQ(chat.out, prompt.out);
+  EXPECT_FALSE(chat.out.empty());
+  // The same continuation as ids, decoded, is the same text.
+  const CommandResult ids = run_qwenrt({"tokenize", "--model", kModel, "--text", rendered.out});
+  auto join_ids = [](const std::string& json_array) {
+    std::string csv;
+    for (const auto& id : nlohmann::json::parse(json_array)) {
+      if (!csv.empty()) csv += ',';
+      csv += std::to_string(id.get<int>());
+    }
+    return csv;
+  };
+  const std::string csv = join_ids(ids.out);
+  const CommandResult gen_ids = run_qwenrt({"generate", "--model", kModel, "--tokens", csv, "-n", "6", "--ignore-eos"});
+  const std::string new_ids = join_ids(gen_ids.out);
+  const CommandResult text = run_qwenrt({"detokenize", "--model", kModel, "--ids", new_ids});
+  EXPECT_EQ(text.out, chat.out);
+  // Template variables reach the template.
+  const CommandResult no_think =
+      run_qwenrt({"generate", "--model", kModel, "--chat", "Hello there", "-n", "2", "--chat-template-kwargs", R"({"enable_thinking": false})"});
+  EXPECT_EQ(no_think.exit_code, 0) << no_think.err;
+  const CommandResult bad_kwargs = run_qwenrt({"generate", "--model", kModel, "--chat", "x", "--chat-template-kwargs", "[1]"});
+  EXPECT_EQ(bad_kwargs.exit_code, 1);
+  // A model without a tokenizer cannot take text.
+  const CommandResult synthetic = run_qwenrt({"generate", "--model", "synthetic:qwen3-0.6b:1", "--prompt", "hi", "-n", "1"});
+  EXPECT_EQ(synthetic.exit_code, 1);
 }
 
 }  // namespace

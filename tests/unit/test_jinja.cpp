@@ -219,6 +219,29 @@ TEST(JinjaErrors, SyntaxErrorsNameTheLine) {
   }
 }
 
+TEST(JinjaErrors, DeepNestingIsASyntaxErrorNotAStackOverflow) {
+  // A hostile template must not recurse the parser off the end of the stack.
+  const int n = 100000;
+  const std::string sources[] = {
+      "{{ " + std::string(n, '(') + "1" + std::string(n, ')') + " }}",
+      "{{ " + std::string(n, '[') + std::string(n, ']') + " }}",
+      "{{ " + [&] { std::string s; for (int i = 0; i < n; ++i) s += "not "; return s; }() + "x }}",
+      "{{ " + std::string(n, '-') + "1 }}",
+      [&] { std::string s; for (int i = 0; i < n; ++i) s += "{% if x %}"; return s; }(),
+  };
+  for (const std::string& source : sources) {
+    SCOPED_TRACE(source.substr(0, 20));
+    try {
+      parse_template(tokenize(source));
+      FAIL();
+    } catch (const TemplateError& e) {
+      EXPECT_NE(std::string(e.what()).find("nests blocks or expressions too deeply"), std::string::npos) << e.what();
+    }
+  }
+  // Ordinary nesting is far below the limit.
+  EXPECT_EQ(render("{{ " + std::string(50, '(') + "7" + std::string(50, ')') + " }}"), "7");
+}
+
 TEST(JinjaErrors, RunawayTemplatesStopAtTheLimits) {
   Interpreter::Limits small;
   small.max_iterations = 1000;

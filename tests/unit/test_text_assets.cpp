@@ -62,6 +62,17 @@ TEST(TextAssets, RealQwen3TokenizerDirectory) {
   EXPECT_NE(std::find(a.eos_ids.begin(), a.eos_ids.end(), 151643), a.eos_ids.end());
 }
 
+TEST(TextAssets, ChatTemplateJinjaFileTakesPriorityAsInTransformers) {
+  test::TempDir tmp;
+  const std::string src = data_path("models/qwen3-untied");
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    std::filesystem::copy_file(src + "/" + f, tmp.file(f));
+  }
+  EXPECT_NE(load_text_assets(tmp.path()).chat_template->find("im_start"), std::string::npos);
+  test::write_bytes(tmp.file("chat_template.jinja"), "{{ messages[0].content }}");
+  EXPECT_EQ(load_text_assets(tmp.path()).chat_template, "{{ messages[0].content }}");
+}
+
 TEST(TextAssets, MissingTokenizerIsAnError) {
   test::TempDir tmp;
   EXPECT_THROW(load_text_assets(tmp.path()), Error);
