@@ -20,10 +20,12 @@ struct GenerateParams {
 // Called after each sampled token with the logits it was drawn from; return false to stop.
 using TokenCallback = std::function<bool(int32_t token, const float* logits, int64_t n_vocab)>;
 
-// Appends to sequence `seq` of `state` (which must be empty or hold a prefix of the prompt's
-// conversation) and returns the new tokens.
+// Continues `context` in sequence `seq` of `state` and returns the new tokens. The state may
+// already hold a prefix of the context (a chat's earlier turns): only the tokens past
+// state.length(seq) are run, and at least one must be. The whole context counts for the
+// repetition penalty, as in Hugging Face's generate().
 std::vector<int32_t> generate(const Model& model, ModelState& state, const ExecContext& ctx, int seq,
-                              const std::vector<int32_t>& prompt, const GenerateParams& params,
+                              const std::vector<int32_t>& context, const GenerateParams& params,
                               const TokenCallback& on_token = nullptr);
 
 }  // namespace qwenrt
