@@ -72,4 +72,11 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+std::string trim(std::string_view text) {
+  const size_t first = text.find_first_not_of(" \t\r\n\f\v");
+  if (first == std::string_view::npos) return {};
+  const size_t last = text.find_last_not_of(" \t\r\n\f\v");
+  return std::string(text.substr(first, last - first + 1));
+}
+
 }  // namespace qwenrt

@@ -15,6 +15,9 @@ std::string format_bytes(double bytes);
 // 596049920 -> "596.05M"
 std::string format_count(double count);
 
+// Without leading and trailing ASCII whitespace.
+std::string trim(std::string_view text);
+
 // Reads a whole file; throws Error naming the path.
 std::string read_file(const std::string& path);
 

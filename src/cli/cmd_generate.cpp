@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/generate.h"
+#include "engine/stop_strings.h"
 
 #include <algorithm>
 #include <iostream>
@@ -17,10 +18,8 @@ namespace qwenrt::cli {
 Run add_generate(CLI::App& app) {
   struct Opts {
     ModelOptions model;
+    SamplingFlags sampling;
     std::string tokens, prompt, chat, chat_kwargs;
-    int n = 16;
-    float temperature = 0.0f;
-    uint64_t seed = 0;
     bool ignore_eos = false;
   };
   auto o = std::make_shared<Opts>();
@@ -31,9 +30,7 @@ Run add_generate(CLI::App& app) {
   app.add_option("--chat-template-kwargs", o->chat_kwargs, "Template variables for --chat as a JSON object, e.g. '{\"enable_thinking\": false}'");
   tokens->excludes(prompt)->excludes(chat);
   prompt->excludes(chat);
-  app.add_option("-n,--max-tokens", o->n, "Tokens to generate")->check(CLI::NonNegativeNumber);
-  app.add_option("--temperature,--temp", o->temperature, "Sampling temperature (0: greedy)")->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", o->seed, "Random seed for sampling");
+  o->sampling.add(app);
   app.add_flag("--ignore-eos", o->ignore_eos, "Do not stop at the model's end-of-generation tokens");
   return [o, tokens, prompt, chat] {
     if (!*tokens && !*prompt && !*chat) fail("generate: give one of --tokens, --prompt or --chat");
@@ -49,13 +46,13 @@ Run add_generate(CLI::App& app) {
     auto rt = Runtime::load(o->model.model, o->model.runtime());
     const Model& model = rt->model();
     GenerateParams params;
-    params.max_new_tokens = o->n;
-    params.sampling.temperature = o->temperature;
-    params.sampling.seed = o->seed;
+    params.max_new_tokens = o->sampling.max_tokens.value_or(16);
+    params.sampling = o->sampling.over({});  // greedy unless --temperature says otherwise
     if (!o->ignore_eos) params.stop_ids = model.info().eos_ids;
     auto state = model.new_state({});
 
     if (*tokens) {
+      if (!o->sampling.stop.empty()) fail("generate: --stop works on text: use it with --prompt or --chat");
       const std::vector<int32_t> out = generate(model, *state, rt->context(), 0, parse_tokens(o->tokens), params);
       std::string text = "[";
       for (size_t i = 0; i < out.size(); ++i) text += (i ? ", " : "") + std::to_string(out[i]);
@@ -74,13 +71,15 @@ Run add_generate(CLI::App& app) {
     const std::vector<int32_t> ids = assets.tokenizer->encode(prompt_text);
     if (ids.empty()) fail("generate: the prompt is empty");
     text::IncrementalDecoder decoder(*assets.tokenizer);
+    StopStrings stops(o->sampling.stop);
     generate(model, *state, rt->context(), 0, ids, params, [&](int32_t token, const float*, int64_t) {
       // The stop token ends the reply; it is not part of it.
       if (std::find(params.stop_ids.begin(), params.stop_ids.end(), token) != params.stop_ids.end()) return true;
-      std::cout << decoder.push(token) << std::flush;
-      return true;
+      std::cout << stops.push(decoder.push(token)) << std::flush;
+      return !stops.stopped();
     });
-    std::cout << decoder.finish() << std::flush;
+    if (!stops.stopped()) std::cout << stops.push(decoder.finish());
+    std::cout << stops.finish() << std::flush;
     return 0;
   };
 }

@@ -16,5 +16,6 @@ Run add_bench(CLI::App& app);
 Run add_tokenize(CLI::App& app);
 Run add_detokenize(CLI::App& app);
 Run add_render(CLI::App& app);
+Run add_run(CLI::App& app);
 
 }  // namespace qwenrt::cli

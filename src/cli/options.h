@@ -1,10 +1,13 @@
 #pragma once
 // Options several subcommands share, registered the same way everywhere.
 #include "api/runtime.h"
+#include "engine/sampler.h"
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace qwenrt::cli {
 
@@ -13,6 +16,21 @@ struct ModelOptions {
   int threads = 0;
   void add(CLI::App& app, bool positional = false);
   RuntimeOptions runtime() const { return RuntimeOptions{threads}; }
+};
+
+// The sampling flags of every subcommand that generates, each unset unless given, so that a
+// command can lay them over its own defaults (greedy for `generate`, the model's for `run`).
+struct SamplingFlags {
+  std::optional<float> temperature, top_p, min_p, presence_penalty, frequency_penalty, repeat_penalty;
+  std::optional<int> top_k, max_tokens;
+  std::optional<uint64_t> seed;
+  std::vector<std::string> stop;
+
+  void add(CLI::App& app);
+  SamplingParams over(SamplingParams base) const;
+  // `/set KEY VALUE` in the interactive chat: false for an unknown key, Error for a bad value.
+  bool set(const std::string& key, const std::string& value);
+  static const char* keys();  // for help texts
 };
 
 // "1,2,3" -> token ids (range checks happen in the model, which knows its vocabulary).

@@ -34,6 +34,11 @@ std::string drain(int fd) {
 }  // namespace
 
 CommandResult run_qwenrt(const std::vector<std::string>& args, const std::string& stdin_text) {
+  return run_binary(QWENRT_BINARY, args, stdin_text);
+}
+
+CommandResult run_binary(const std::string& binary, const std::vector<std::string>& args, const std::string& stdin_text,
+                         const std::vector<std::string>& extra_env) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t actions;
@@ -44,18 +49,24 @@ CommandResult run_qwenrt(const std::vector<std::string>& args, const std::string
   for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
     posix_spawn_file_actions_addclose(&actions, fd);
   }
-  std::vector<std::string> argv_s = {QWENRT_BINARY};
+  std::vector<std::string> argv_s = {binary};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid;
-  const int rc = posix_spawn(&pid, QWENRT_BINARY, &actions, nullptr, argv.data(), environ);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+  env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  if (rc != 0) throw std::runtime_error(std::string("cannot run qwenrt: ") + std::strerror(rc));
+  if (rc != 0) throw std::runtime_error("cannot run " + binary + ": " + std::strerror(rc));
   std::thread writer([&] {
     size_t off = 0;
     while (off < stdin_text.size()) {

@@ -17,6 +17,9 @@ struct CommandResult {
 };
 // Runs the qwenrt binary with `args` (no shell involved).
 CommandResult run_qwenrt(const std::vector<std::string>& args, const std::string& stdin_text = "");
+// Runs any binary; `extra_env` entries ("NAME=value") are added to the environment.
+CommandResult run_binary(const std::string& binary, const std::vector<std::string>& args, const std::string& stdin_text = "",
+                         const std::vector<std::string>& extra_env = {});
 
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {
