@@ -1,7 +1,9 @@
 #include "cli/model_source.h"
 
 #include "base/error.h"
+#include "base/strings.h"
 #include "cli/terminal.h"
+#include "hub/hub.h"
 
 #include <unistd.h>
 
@@ -14,9 +16,29 @@
 
 namespace qwenrt::cli {
 
+hub::Progress download_progress() {
+  hub::Progress p;
+  if (!is_terminal(STDERR_FILENO)) return p;
+  p.on_bytes = [last = std::chrono::steady_clock::time_point{}](const std::string& file, int64_t done, int64_t total) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(100) && done != total) return;
+    last = now;
+    const int width = 30;
+    const double f = total > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 0.0;
+    const int fill = static_cast<int>(f * width);
+    std::fprintf(stderr, "\r\x1b[2K%s [%s%s] %s / %s", file.c_str(), std::string(static_cast<size_t>(fill), '#').c_str(),
+                 std::string(static_cast<size_t>(width - fill), '.').c_str(), format_bytes(static_cast<double>(done)).c_str(),
+                 total > 0 ? format_bytes(static_cast<double>(total)).c_str() : "?");
+    if (done == total) std::fputs("\n", stderr);
+    std::fflush(stderr);
+  };
+  return p;
+}
+
 std::string resolve_model(const std::string& spec) {
   if (std::filesystem::exists(spec)) return spec;
-  fail("{}: no such file or directory", spec);
+  if (!hub::looks_like_repo_id(spec) || spec.starts_with("./") || spec.starts_with("/")) fail("{}: no such file or directory", spec);
+  return hub::download_model(hub::parse_model_ref(spec), hub::HubConfig::from_env(), download_progress());
 }
 
 std::unique_ptr<Runtime> load_with_progress(const std::string& path, const RuntimeOptions& options) {

@@ -1,3 +1,4 @@
+#include "base/sha256.h"
 #include "base/error.h"
 #include "base/strings.h"
 #include "threading/thread_pool.h"
@@ -67,6 +68,34 @@ TEST(ThreadPool, DefaultSizeIsAtLeastOne) {
   EXPECT_GE(ThreadPool::default_threads(), 1);
   ThreadPool pool;
   EXPECT_EQ(pool.size(), ThreadPool::default_threads());
+}
+
+}  // namespace
+}  // namespace qwenrt
+
+namespace qwenrt {
+namespace {
+
+TEST(Sha256, MatchesTheFipsTestVectors) {
+  auto hash = [](std::string_view s) {
+    Sha256 h;
+    h.update(s);
+    return h.hex_digest();
+  };
+  EXPECT_EQ(hash(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  // A million 'a's, fed in uneven pieces to cross block boundaries.
+  Sha256 h;
+  const std::string piece(997, 'a');
+  size_t left = 1000000;
+  while (left > 0) {
+    const size_t n = std::min(left, piece.size());
+    h.update(piece.data(), n);
+    left -= n;
+  }
+  EXPECT_EQ(h.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 }  // namespace
