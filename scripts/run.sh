@@ -15,3 +15,5 @@ printf '{"messages": [{"role": "user", "content": "Hello!"}], "add_generation_pr
   ./build/qwenrt render --model "$model" --request -
 ./build/qwenrt generate --model "$model" --chat "Hello!" -n 16
 echo
+echo "qwenrt run, one-shot, with sampling (same seed, same answer):"
+./build/qwenrt run "$model" "Say hello." --seed 1 --temperature 0.7 -n 16 --verbose

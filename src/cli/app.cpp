@@ -48,6 +48,9 @@ int run_app(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "qwenrt: error: out of memory\n");
     return 1;
+  } catch (const std::exception& e) {  // e.g. a filesystem error: still a message, not a crash
+    std::fprintf(stderr, "qwenrt: error: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

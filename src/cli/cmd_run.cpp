@@ -171,8 +171,8 @@ class Chat {
     };
     std::string line;
     while (true) {
-      prompt(">>> ");
       InterruptGuard::flag() = false;
+      prompt(">>> ");
       const auto status = in.read(line);
       if (status == LineReader::Status::End) break;
       if (status == LineReader::Status::Interrupted) {

@@ -4,6 +4,7 @@
 #include "base/strings.h"
 #include "cli/terminal.h"
 #include "hub/hub.h"
+#include "io/prefetch.h"
 
 #include <unistd.h>
 
@@ -42,44 +43,58 @@ std::string resolve_model(const std::string& spec) {
 }
 
 std::unique_ptr<Runtime> load_with_progress(const std::string& path, const RuntimeOptions& options) {
-  if (!is_terminal(STDERR_FILENO)) return Runtime::load(path, options);
+  // Reading the weights into the page cache is what takes time (the maps themselves are free),
+  // so that is what the bar measures; it appears once loading has taken a second.
+  const bool tty = is_terminal(STDERR_FILENO);
   std::mutex m;
   std::condition_variable cv;
   bool done = false;
-  std::thread display([&] {
-    using namespace std::chrono;
-    const auto start = steady_clock::now();
-    const char* frames = "|/-\\";
-    bool shown = false;
-    std::unique_lock lock(m);
-    for (int i = 0; !cv.wait_for(lock, milliseconds(100), [&] { return done; }); ++i) {
-      const double s = duration<double>(steady_clock::now() - start).count();
-      if (s < 1.0) continue;
-      std::fprintf(stderr, "\r%c loading %s  %.1f s", frames[i % 4], path.c_str(), s);
-      std::fflush(stderr);
-      shown = true;
-    }
-    if (shown) std::fputs("\r\x1b[2K", stderr);
-  });
-  std::unique_ptr<Runtime> rt;
-  try {
-    rt = Runtime::load(path, options);
-  } catch (...) {
+  int64_t bytes = 0, total = 0;
+  std::thread display;
+  if (tty) {
+    display = std::thread([&] {
+      using namespace std::chrono;
+      const auto start = steady_clock::now();
+      bool shown = false;
+      std::unique_lock lock(m);
+      while (!cv.wait_for(lock, milliseconds(100), [&] { return done; })) {
+        const double s = duration<double>(steady_clock::now() - start).count();
+        if (s < 1.0) continue;
+        const int width = 30;
+        const double f = total > 0 ? static_cast<double>(bytes) / static_cast<double>(total) : 0.0;
+        const int fill = static_cast<int>(f * width);
+        std::fprintf(stderr, "\r\x1b[2Kloading [%s%s] %s / %s  %.1f s", std::string(static_cast<size_t>(fill), '#').c_str(),
+                     std::string(static_cast<size_t>(width - fill), '.').c_str(), format_bytes(static_cast<double>(bytes)).c_str(),
+                     format_bytes(static_cast<double>(total)).c_str(), s);
+        std::fflush(stderr);
+        shown = true;
+      }
+      if (shown) std::fputs("\r\x1b[2K", stderr);
+    });
+  }
+  auto finish = [&] {
     {
       std::lock_guard lock(m);
       done = true;
     }
     cv.notify_one();
-    display.join();
+    if (display.joinable()) display.join();
+  };
+  try {
+    if (tty) {
+      prefetch_files(weight_files(path), [&](int64_t d, int64_t t) {
+        std::lock_guard lock(m);
+        bytes = d;
+        total = t;
+      });
+    }
+    auto rt = Runtime::load(path, options);
+    finish();
+    return rt;
+  } catch (...) {
+    finish();
     throw;
   }
-  {
-    std::lock_guard lock(m);
-    done = true;
-  }
-  cv.notify_one();
-  display.join();
-  return rt;
 }
 
 }  // namespace qwenrt::cli

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <poll.h>
 #include <unistd.h>
 
 namespace qwenrt::cli {
@@ -46,16 +47,19 @@ LineReader::Status LineReader::read(std::string& line) {
       buffer_.clear();
       return Status::Line;
     }
+    // Poll in short slices so that a Ctrl-C arriving just before the read is not missed.
+    if (g_interrupted.load()) {
+      buffer_.clear();  // the terminal discards the typed line on Ctrl-C too
+      return Status::Interrupted;
+    }
+    struct pollfd p {fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 100);
+    if (ready < 0 && errno != EINTR) fail("reading input: {}", std::strerror(errno));
+    if (ready <= 0) continue;
     char chunk[4096];
     const ssize_t n = ::read(fd_, chunk, sizeof chunk);
     if (n < 0) {
-      if (errno == EINTR) {
-        if (g_interrupted.load()) {
-          buffer_.clear();  // the terminal discards the typed line on Ctrl-C too
-          return Status::Interrupted;
-        }
-        continue;
-      }
+      if (errno == EINTR) continue;
       fail("reading input: {}", std::strerror(errno));
     }
     if (n == 0) {

@@ -38,6 +38,7 @@ TEST(RunOneShot, AnswersAPromptOrPipedTextAndExits) {
   const CommandResult arg = run_qwenrt({"run", kModel, "Hello", "--seed", "5", "-n", "8"});
   ASSERT_EQ(arg.exit_code, 0) << arg.err;
   EXPECT_FALSE(arg.out.empty());
+  EXPECT_EQ(arg.err, "") << "no progress display or chatter on a pipe";
   const CommandResult piped = run_qwenrt({"run", kModel, "--seed", "5", "-n", "8"}, "Hello\n");
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(piped.out, arg.out);  // same prompt, same seed, same answer
