@@ -54,7 +54,6 @@ class ReplyPrinter {
     if (!p.content.empty()) {
       end_reasoning();
       std::fputs(p.content.c_str(), stdout);
-      wrote_content_ = true;
     }
     std::fflush(stdout);
   }
@@ -73,7 +72,7 @@ class ReplyPrinter {
     in_reasoning_ = false;
   }
   bool hide_, tty_;
-  bool in_reasoning_ = false, wrote_content_ = false;
+  bool in_reasoning_ = false;
 };
 
 void print_stats(const TurnResult& t) {
@@ -194,7 +193,8 @@ class Chat {
             break;
           }
           closed = trim(line).ends_with("\"\"\"");
-          text += "\n" + (closed ? line.substr(0, line.rfind("\"\"\"")) : line);
+          text += '\n';
+          text += closed ? line.substr(0, line.rfind("\"\"\"")) : line;
         }
         if (!closed && !aborted) break;  // input ended inside the block
       } else {
@@ -202,7 +202,8 @@ class Chat {
           text.pop_back();
           prompt("... ");
           if (in.read(line) != LineReader::Status::Line) break;
-          text += "\n" + line;
+          text += '\n';
+          text += line;
         }
       }
       if (aborted) continue;

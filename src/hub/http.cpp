@@ -34,8 +34,6 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
-  long status = 0;
-  (void)status;
   if (t->request->sink) {
     if (!t->request->sink(data, size * n)) {
       t->aborted = true;

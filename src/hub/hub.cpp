@@ -202,6 +202,7 @@ ModelRef parse_model_ref(const std::string& spec) {
     rest.resize(at);
   }
   r.repo = rest;
+  if (r.revision.find("..") != std::string::npos || r.repo.find("..") != std::string::npos) fail("'{}': '..' is not allowed in a repo id", spec);
   return r;
 }
 

@@ -217,6 +217,7 @@ TEST(Hub, GgufReposPickAFileByNameOrQuantization) {
   EXPECT_EQ(r.revision, "main");
   EXPECT_EQ(hub::parse_model_ref("a/b@v1.0").revision, "v1.0");
   EXPECT_THROW(hub::parse_model_ref("not a repo"), Error);
+  EXPECT_THROW(hub::parse_model_ref("a/b@../../etc"), Error);
   EXPECT_FALSE(hub::looks_like_repo_id("../x"));
   const std::vector<std::string> files = {"README.md", "Qwen3-8B-Q4_K_M.gguf", "Qwen3-8B-Q8_0.gguf", "Qwen3-8B-F16.gguf"};
   EXPECT_EQ(hub::select_files(r, files), std::vector<std::string>{"Qwen3-8B-Q4_K_M.gguf"});
