@@ -98,13 +98,18 @@ class Qwen3(torch.nn.Module):
             if isinstance(m, (torch.nn.Linear, torch.nn.Embedding)):
                 torch.nn.init.normal_(m.weight, std=c["initializer_range"])
 
-    def forward(self, ids):
+    def forward(self, ids, positions=None):
+        """Logits [B, T, V]; with `positions` (a bool mask [B, T]) only those rows, as [N, V]:
+        training needs the head only where the loss is, a fifth of the tokens or less."""
         t = ids.shape[1]
         x = self.embed_tokens(ids)
         cos, sin = self.cos[:t], self.sin[:t]
         for layer in self.layers:
             x = layer(x, cos, sin)
-        return self.norm(x) @ self.embed_tokens.weight.T  # tied LM head
+        h = self.norm(x)
+        if positions is not None:
+            h = h[positions]
+        return h @ self.embed_tokens.weight.T  # tied LM head
 
     def hf_state(self):
         """Parameters under their Hugging Face names."""
@@ -285,8 +290,9 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             ids, labels = collate(examples, idx, special["<|endoftext|>"])
-            logits = model(ids)
-            loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1), ignore_index=-100)
+            trained = labels != -100
+            logits = model(ids, trained)
+            loss = F.cross_entropy(logits, labels[trained])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
