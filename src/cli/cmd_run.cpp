@@ -1,4 +1,4 @@
-// qwenrt run MODEL [PROMPT]: chat with a model. With a prompt (or text piped on stdin) it answers
+// qwenrt run [MODEL] [PROMPT]: chat with a model (the built-in demo model when none is given). With a prompt (or text piped on stdin) it answers
 // once and exits; on a terminal it is an interactive chat whose history goes through the model's
 // chat template. Replies stream; the thinking shows dimmed (or as "Thinking..." on a pipe, or
 // not at all with --hide-thinking); Ctrl-C stops an answer, Ctrl-D or /exit quits.
@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/strings.h"
 #include "cli/commands.h"
+#include "cli/demo_model.h"
 #include "cli/hooks.h"
 #include "cli/model_source.h"
 #include "cli/options.h"
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <utility>
 #include <iostream>
 
 namespace qwenrt::cli {
@@ -233,7 +236,7 @@ class Chat {
 Run add_run(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   o->model.add(app, /*positional=*/true);
-  app.get_option("model_path")->description("Model: a directory, a .gguf file, or a Hugging Face repo id (Qwen/Qwen3-0.6B, owner/repo:Q4_K_M)");
+  app.get_option("model_path")->description("Model: a directory, a .gguf file, or a Hugging Face repo id (Qwen/Qwen3-0.6B, owner/repo:Q4_K_M); none: the built-in demo model");
   app.add_option("prompt", o->prompt, "Answer this once and exit (default: read stdin when piped, else chat)");
   o->sampling.add(app);
   app.add_option("--system", o->system, "System message");
@@ -243,7 +246,6 @@ Run add_run(CLI::App& app) {
   app.add_flag("--hide-thinking", o->hide_thinking, "Do not show the model's thinking");
   app.add_flag("--verbose", o->verbose, "Print prompt and generation speed after each answer");
   return [o, &app] {
-    if (o->model.model.empty()) fail("run: give a model (a directory, a .gguf file or a Hugging Face repo id)");
     nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();
     if (!o->chat_kwargs.empty()) {
       try {
@@ -254,10 +256,19 @@ Run add_run(CLI::App& app) {
       if (!kwargs.is_object()) fail("--chat-template-kwargs: expected a JSON object");
     }
     o->sampling.over({});  // bad flag values fail before the model loads
-    const std::string path = resolve_model(o->model.model);
+    bool prompt_given = app.count("prompt") > 0;
+    // `qwenrt run "What is 2 + 2?"`: one positional with spaces that names no file is a prompt.
+    if (app.count("prompt") == 0 && !o->model.model.empty() && o->model.model.find_first_of(" \t\n") != std::string::npos &&
+        !std::filesystem::exists(o->model.model)) {
+      o->prompt = std::exchange(o->model.model, "");
+      prompt_given = true;
+    }
+    const bool demo = o->model.model.empty();
+    if (demo) std::fputs(demo_model_notice(), stderr);
+    const std::string path = demo ? demo_model_path() : resolve_model(o->model.model);
     auto rt = load_with_progress(path, o->model.runtime());
     const TextAssets assets = load_text_assets(path, rt->model().info().n_vocab);
-    const GenerationDefaults defaults = generation_defaults(path);
+    const GenerationDefaults defaults = demo ? demo_generation_defaults() : generation_defaults(path);
     ChatOptions options;
     options.stop = o->sampling.stop;
     options.ctx_size = o->ctx_size;
@@ -269,10 +280,10 @@ Run add_run(CLI::App& app) {
     const bool thinking_off = kwargs.contains("enable_thinking") && kwargs["enable_thinking"].is_boolean() && !kwargs["enable_thinking"].get<bool>();
     Chat chat(*o, session, defaults, thinking_off);
 
-    const bool one_shot = app.count("prompt") > 0 || !is_terminal(STDIN_FILENO);
+    const bool one_shot = prompt_given || !is_terminal(STDIN_FILENO);
     if (!one_shot) return chat.interactive();
     std::string prompt = o->prompt;
-    if (app.count("prompt") == 0) prompt = LineReader(STDIN_FILENO).read_all();
+    if (!prompt_given) prompt = LineReader(STDIN_FILENO).read_all();
     prompt = trim(prompt);
     if (prompt.empty()) fail("run: the prompt is empty");
     InterruptGuard guard;

@@ -9,13 +9,19 @@ next (up to and including <|im_end|>); training puts the loss on the target only
   arith-softswitch "/no_think" in the user turn (the model writes the empty think block)
   tool-call        a question a tool answers: the <tool_call> JSON
   tool-answer      the answer from the <tool_response>
+  repeat           (training only) text said back: the copying the other tasks need, learned early
 Multi-turn chats put earlier turns (arithmetic or tool use) before the one that is trained.
 
-Usage: gen_data.py TEMPLATE_JINJA N_EXAMPLES SEED OUT_JSONL
+In the training split a tool chat is one example that trains both the call and the answer (a "spans"
+list marks the trained parts); the held-out split keeps them apart so each is measured on its own, and
+its operands (numbers, tool results) are ones the training split never contains.
+
+Usage: gen_data.py TEMPLATE_JINJA N_EXAMPLES SEED OUT_JSONL [train|heldout]
 """
 import json
 import random
 import sys
+import zlib
 
 from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -131,7 +137,7 @@ TOOLS = {
     "get_weather": {"type": "function", "function": {
         "name": "get_weather", "description": "Get the current weather in a city.",
         "parameters": {"type": "object", "properties": {
-            "city": {"type": "string", "description": "The city name"},
+            "city": {"type": "string"},
             "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city"]}}},
     "convert_units": {"type": "function", "function": {
         "name": "convert_units", "description": "Convert a value from one unit to another.",
@@ -211,6 +217,46 @@ def tool_set(rng, needed):
     return [TOOLS[n] for n in names]
 
 
+# ---------------------------------------------------------------- repeating
+
+REPEAT_Q = ["Repeat: {text}", "Say this back to me: {text}", "Repeat after me: {text}", "Echo: {text}"]
+
+
+def repeat_text(rng):
+    """Pieces of what the other tasks copy: numbers, sums, cities, times, values with units."""
+    pieces = []
+    for _ in range(rng.randint(1, 3)):
+        k = rng.randrange(5)
+        if k == 0:
+            pieces.append(str(rand_number(rng)))
+        elif k == 1:
+            pieces.append(f"{rand_number(rng)} {rng.choice('+-×')} {rand_number(rng)}")
+        elif k == 2:
+            pieces.append(rng.choice(CITIES))
+        elif k == 3:
+            pieces.append(f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}")
+        else:
+            f, t, _ = rng.choice(UNITS)
+            pieces.append(f"{fmt_number(round(rng.uniform(0.5, 500), rng.choice([0, 1])))} {f}")
+    return " ".join(pieces)
+
+
+# ---------------------------------------------------------------- held-out split
+
+def held_out(key):
+    """One operand set in eight belongs to the held-out split: training never sees it in any turn."""
+    return zlib.crc32(key.encode()) % 8 == 0
+
+
+def draw(make, rng, split):
+    """make(rng) redrawn until its operands fall in `split` ("train", "heldout", or None for any)."""
+    while True:
+        item = make(rng)
+        key = item[2] if make is arithmetic else json.dumps(item[4], sort_keys=True)
+        if split is None or held_out(key) == (split == "heldout"):
+            return item
+
+
 # ---------------------------------------------------------------- chats
 
 class Renderer:
@@ -226,16 +272,21 @@ class Renderer:
         return self.t.render(**kw)
 
 
-def example(render, rng):
+def example(rng, split):
+    """(kind, tools, messages so far, the turns that follow: assistant turns are trained, thinking).
+    A training example draws every turn from the training split; a held-out one its last turn."""
+    merge_tools = split == "train"
+    history_split = "train" if split == "train" else None
     history = []
     tools = None
     # Earlier turns, answered as the model would have (no thinking kept: the template drops it).
-    for _ in range(rng.choice([0, 0, 0, 0, 1, 1, 2])):
-        if rng.random() < 0.6:
-            q, _trace, ans = arithmetic(rng)
+    # Most chats are single-turn: prompt tokens cost training time and carry no loss.
+    for _ in range(rng.choice([0] * 15 + [1] * 4 + [2])):
+        if rng.random() < 0.8:
+            q, _trace, ans = draw(arithmetic, rng, history_split)
             history += [{"role": "user", "content": q}, {"role": "assistant", "content": ans}]
         else:
-            q, name, args, why, resp, ans = tool_use(rng)
+            q, name, args, why, resp, ans = draw(tool_use, rng, history_split)
             tools = tools or tool_set(rng, name)
             if name not in [t["function"]["name"] for t in tools]:
                 tools = tools + [TOOLS[name]]
@@ -244,46 +295,80 @@ def example(render, rng):
                         {"role": "tool", "content": json.dumps(resp)},
                         {"role": "assistant", "content": ans}]
     r = rng.random()
-    if r < 0.7:
-        q, trace, ans = arithmetic(rng)
-        if tools is None and rng.random() < 0.1:
+    if split == "train" and r < 0.15:
+        # Repeating text back: a dense, easy copying signal. Without it the model does not learn in
+        # the time budget to attend to the question at all (every answer came out the same).
+        text = repeat_text(rng)
+        mode = rng.choice(["think", "nothink", "soft"])
+        q = rng.choice(REPEAT_Q).format(text=text) + (" /no_think" if mode == "soft" else "")
+        reply = {"role": "assistant", "content": text,
+                 "reasoning_content": "The user wants the text repeated." if mode == "think" else ""}
+        return "repeat", tools, history + [{"role": "user", "content": q}], [reply], mode != "nothink"
+    r = rng.random()
+    # Tool chats carry a long system prompt (the tool schemas) that is no loss: they are few, and
+    # the tokens go to arithmetic, answered without thinking most cheaply per example.
+    if r < 0.85:
+        q, trace, ans = draw(arithmetic, rng, split)
+        if tools is None and rng.random() < 0.05:
             tools = tool_set(rng, rng.choice(list(TOOLS)))  # tools offered, none needed
-        mode = rng.choices(["think", "nothink", "soft"], weights=[0.5, 0.3, 0.2])[0]
+        mode = rng.choices(["think", "nothink", "soft"], weights=[0.4, 0.35, 0.25])[0]
         if mode == "soft":
             q = q + " /no_think"
         msgs = history + [{"role": "user", "content": q}]
-        if mode == "think":
-            reply = {"role": "assistant", "content": ans, "reasoning_content": trace}
-        else:
-            reply = {"role": "assistant", "content": ans, "reasoning_content": ""}
-        return "arith-" + {"think": "think", "nothink": "nothink", "soft": "softswitch"}[mode], tools, msgs, reply, mode != "nothink"
-    q, name, args, why, resp, ans = tool_use(rng)
+        reply = {"role": "assistant", "content": ans, "reasoning_content": trace if mode == "think" else ""}
+        return "arith-" + {"think": "think", "nothink": "nothink", "soft": "softswitch"}[mode], tools, msgs, [reply], mode != "nothink"
+    q, name, args, why, resp, ans = draw(tool_use, rng, split)
     need = tool_set(rng, name)
     tools = need if tools is None else tools + [t for t in need if t not in tools]
     msgs = history + [{"role": "user", "content": q}]
     call = {"role": "assistant", "content": "", "reasoning_content": why,
             "tool_calls": [{"type": "function", "function": {"name": name, "arguments": args}}]}
-    if rng.random() < 0.5:
-        return "tool-call", tools, msgs, call, True
-    msgs = msgs + [call, {"role": "tool", "content": json.dumps(resp)}]
     final = {"role": "assistant", "content": ans, "reasoning_content": "The tool answered. I will tell the user."}
-    return "tool-answer", tools, msgs, final, True
+    if merge_tools:
+        # Both assistant turns follow the last user query, so the template keeps both thinking blocks:
+        # one training sequence teaches the call and the answer.
+        return "tool", tools, msgs, [call, {"role": "tool", "content": json.dumps(resp)}, final], True
+    if rng.random() < 0.5:
+        return "tool-call", tools, msgs, [call], True
+    msgs = msgs + [call, {"role": "tool", "content": json.dumps(resp)}]
+    return "tool-answer", tools, msgs, [final], True
+
+
+def render_example(render, kind, tools, msgs, turns, thinking):
+    """{"kind", "prompt", "target"[, "spans"]}: the prompt up to the first trained turn, the rest of the chat
+    (without the template's final newline) and, when more than one turn is trained, the character spans
+    of prompt + target that are."""
+    prompt = render(msgs, tools, gen=True, thinking=thinking)
+    spans, done = [], list(msgs)
+    for turn in turns:
+        if turn["role"] == "assistant":
+            before = render(done, tools, gen=True, thinking=thinking)
+            after = render(done + [turn], tools, gen=False, thinking=thinking)
+            assert after.startswith(before) and after.endswith("<|im_end|>\n"), (before, after)
+            assert render(msgs + turns, tools, gen=False, thinking=thinking).startswith(after)
+            spans.append([len(before), len(after) - 1])
+        done.append(turn)
+    full = render(done, tools, gen=False, thinking=thinking)
+    assert full.startswith(prompt) and full.endswith("<|im_end|>\n")
+    for s, e in spans:
+        assert full[e - len("<|im_end|>"):e] == "<|im_end|>"
+    row = {"kind": kind, "prompt": prompt, "target": full[len(prompt):-1]}
+    if len(spans) > 1:
+        row["spans"] = spans
+    return row
 
 
 def main():
     template_path, n, seed, out_path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    split = sys.argv[5] if len(sys.argv) > 5 else "train"
+    assert split in ("train", "heldout"), "the split is train or heldout"
     with open(template_path, encoding="utf-8") as f:
         render = Renderer(f.read())
     rng = random.Random(seed)
     with open(out_path, "w", encoding="utf-8") as out:
         for _ in range(n):
-            kind, tools, msgs, reply, thinking = example(render, rng)
-            prompt = render(msgs, tools, gen=True, thinking=thinking)
-            full = render(msgs + [reply], tools, gen=False, thinking=thinking)
-            assert full.startswith(prompt), (prompt, full)
-            target = full[len(prompt):]
-            assert target.endswith("<|im_end|>\n"), target
-            out.write(json.dumps({"kind": kind, "prompt": prompt, "target": target[:-1]}, ensure_ascii=False) + "\n")
+            row = render_example(render, *example(rng, split))
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

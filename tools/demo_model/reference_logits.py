@@ -3,7 +3,7 @@
 computes in f32 (the weights widened exactly), and writes each sequence's logits as little-endian
 float32 [T x vocab] next to a cases.json naming the token ids.
 
-Usage: reference_logits.py MODEL_DIR OUT_DIR "ids,ids,..." ["ids,..." ...]
+Usage: reference_logits.py MODEL_DIR OUT_DIR QWENRT TEXT [TEXT ...]   (qwenrt encodes the texts)
 """
 import json
 import os
@@ -13,7 +13,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import Qwen3  # noqa: E402
+from train import Qwen3, tokenize  # noqa: E402
 
 
 def load_safetensors(path):
@@ -33,7 +33,8 @@ def load_safetensors(path):
 
 
 def main():
-    model_dir, out_dir, seqs = sys.argv[1], sys.argv[2], sys.argv[3:]
+    model_dir, out_dir, qwenrt, texts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    seqs = tokenize(qwenrt, model_dir, texts)
     c = json.load(open(os.path.join(model_dir, "config.json")))
     model = Qwen3(c)
     weights = load_safetensors(os.path.join(model_dir, "model.safetensors"))
@@ -44,8 +45,7 @@ def main():
     model.eval()
     os.makedirs(out_dir, exist_ok=True)
     cases = []
-    for i, s in enumerate(seqs):
-        ids = [int(x) for x in s.split(",")]
+    for i, ids in enumerate(seqs):
         with torch.no_grad():
             logits = model(torch.tensor([ids]))[0].float()
         name = f"logits_{i}.f32"
