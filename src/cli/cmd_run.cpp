@@ -1,7 +1,8 @@
-// qwenrt run [MODEL] [PROMPT]: chat with a model (the built-in demo model when none is given). With a prompt (or text piped on stdin) it answers
-// once and exits; on a terminal it is an interactive chat whose history goes through the model's
-// chat template. Replies stream; the thinking shows dimmed (or as "Thinking..." on a pipe, or
-// not at all with --hide-thinking); Ctrl-C stops an answer, Ctrl-D or /exit quits.
+// qwenrt run [MODEL] [PROMPT]: chat with a model (the built-in demo model when none is given).
+// With a prompt (or text piped on stdin) it answers once and exits; on a terminal it is an
+// interactive chat whose history goes through the model's chat template. Replies stream; the
+// thinking shows dimmed (or as "Thinking..." on a pipe, or not at all with --hide-thinking);
+// Ctrl-C stops an answer, Ctrl-D or /exit quits.
 #include "api/chat_session.h"
 #include "api/generation_defaults.h"
 #include "base/error.h"
@@ -18,8 +19,8 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <utility>
 #include <iostream>
+#include <utility>
 
 namespace qwenrt::cli {
 namespace {
@@ -258,7 +259,7 @@ Run add_run(CLI::App& app) {
     o->sampling.over({});  // bad flag values fail before the model loads
     bool prompt_given = app.count("prompt") > 0;
     // `qwenrt run "What is 2 + 2?"`: one positional with spaces that names no file is a prompt.
-    if (app.count("prompt") == 0 && !o->model.model.empty() && o->model.model.find_first_of(" \t\n") != std::string::npos &&
+    if (!prompt_given && !o->model.model.empty() && o->model.model.find_first_of(" \t\n") != std::string::npos &&
         !std::filesystem::exists(o->model.model)) {
       o->prompt = std::exchange(o->model.model, "");
       prompt_given = true;

@@ -49,21 +49,24 @@ ToolParse streamed(std::string_view text, const std::vector<size_t>& cuts, bool 
   return p;
 }
 
+// Cut points in a text of `size` bytes: each position with chance 1 in `one_in`.
+std::vector<size_t> random_cuts(size_t size, std::mt19937& rng, unsigned one_in) {
+  std::vector<size_t> cuts;
+  for (size_t i = 1; i < size; ++i) {
+    if (rng() % one_in == 0) cuts.push_back(i);
+  }
+  return cuts;
+}
+
 // The whole-text parse, and the same text streamed one byte at a time and in random pieces.
 ToolParse parse_all_ways(std::string_view text) {
   const ToolParse whole = parse_tool_calls(text, ToolSchemas(kTools));
-  std::vector<size_t> bytes;
-  for (size_t i = 1; i < text.size(); ++i) bytes.push_back(i);
-  const ToolParse one = streamed(text, bytes);
+  std::mt19937 rng(7);
+  const ToolParse one = streamed(text, random_cuts(text.size(), rng, 1));  // every byte on its own
   EXPECT_EQ(one.content, whole.content) << text;
   EXPECT_EQ(one.calls, whole.calls) << text;
-  std::mt19937 rng(7);
   for (int trial = 0; trial < 20; ++trial) {
-    std::vector<size_t> cuts;
-    for (size_t i = 1; i < text.size(); ++i) {
-      if (rng() % 5 == 0) cuts.push_back(i);
-    }
-    const ToolParse r = streamed(text, cuts);
+    const ToolParse r = streamed(text, random_cuts(text.size(), rng, 5));
     EXPECT_EQ(r.content, whole.content) << text;
     EXPECT_EQ(r.calls, whole.calls) << text;
   }
@@ -182,11 +185,7 @@ TEST(ToolCalls, RandomTextNeverBreaksTheParser) {
     const int n = static_cast<int>(rng() % 30);
     for (int i = 0; i < n; ++i) text += parts[rng() % parts.size()];
     const ToolParse whole = parse_tool_calls(text, ToolSchemas(kTools));
-    std::vector<size_t> cuts;
-    for (size_t i = 1; i < text.size(); ++i) {
-      if (rng() % 3 == 0) cuts.push_back(i);
-    }
-    const ToolParse s = streamed(text, cuts);
+    const ToolParse s = streamed(text, random_cuts(text.size(), rng, 3));
     EXPECT_EQ(s.content, whole.content) << text;
     EXPECT_EQ(s.calls, whole.calls) << text;
     if (whole.calls.empty()) {

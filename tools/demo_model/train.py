@@ -14,7 +14,6 @@ import os
 import random
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 
