@@ -2,10 +2,12 @@
 
 #include "base/error.h"
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <cstdio>
+#include <utility>
 
 namespace qwenrt {
 
@@ -77,6 +79,35 @@ std::string trim(std::string_view text) {
   if (first == std::string_view::npos) return {};
   const size_t last = text.find_last_not_of(" \t\r\n\f\v");
   return std::string(text.substr(first, last - first + 1));
+}
+
+uint64_t parse_byte_size(std::string_view text, std::string_view what) {
+  const std::string t = trim(text);
+  size_t end = 0;
+  while (end < t.size() && (std::isdigit(static_cast<unsigned char>(t[end])) || t[end] == '.')) ++end;
+  double value = 0;
+  try {
+    if (end == 0) throw std::invalid_argument("no number");
+    size_t used = 0;
+    value = std::stod(t.substr(0, end), &used);
+    if (used != end) throw std::invalid_argument("bad number");
+  } catch (const std::exception&) {
+    fail("{}: expected a size such as 4GiB, 512MiB or 1000000, got '{}'", what, t);
+  }
+  std::string unit = trim(t.substr(end));
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1},     {"b", 1},    {"k", 0x1p10}, {"ki", 0x1p10}, {"kib", 0x1p10}, {"kb", 1e3},
+      {"m", 0x1p20}, {"mi", 0x1p20}, {"mib", 0x1p20}, {"mb", 1e6},  {"g", 0x1p30}, {"gi", 0x1p30},
+      {"gib", 0x1p30}, {"gb", 1e9}, {"t", 0x1p40}, {"ti", 0x1p40}, {"tib", 0x1p40}, {"tb", 1e12}};
+  double scale = 0;
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) scale = factor;
+  }
+  if (scale == 0) fail("{}: unknown unit '{}' in '{}' (use B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)", what, t.substr(end), t);
+  const double bytes = value * scale;
+  if (!(bytes >= 0) || bytes > 1.8e19) fail("{}: '{}' is out of range", what, t);
+  return static_cast<uint64_t>(bytes);
 }
 
 }  // namespace qwenrt

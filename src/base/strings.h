@@ -15,6 +15,10 @@ std::string format_bytes(double bytes);
 // 596049920 -> "596.05M"
 std::string format_count(double count);
 
+// "4GiB", "512MiB", "1.5GB", "800k", "100000" -> bytes (binary units for KiB/MiB/GiB/TiB and the
+// one-letter forms, decimal for kB/MB/GB/TB); throws Error naming `what` on anything else.
+uint64_t parse_byte_size(std::string_view text, std::string_view what);
+
 // Without leading and trailing ASCII whitespace.
 std::string trim(std::string_view text);
 

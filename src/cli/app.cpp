@@ -32,6 +32,7 @@ int run_app(int argc, char** argv) {
   add(qwenrt::cli::add_detokenize, "detokenize", "Decode token ids to text");
   add(qwenrt::cli::add_render, "render", "Render a chat request with a model's chat template and print the prompt");
   add(qwenrt::cli::add_run, "run", "Chat with a model: answer a prompt once, or talk interactively");
+  add(qwenrt::cli::add_serve, "serve", "Serve a model over an OpenAI-compatible HTTP API");
   add(qwenrt::cli::add_pull, "pull", "Download a model from the Hugging Face hub into the local cache");
   add(qwenrt::cli::add_list, "list", "List the models in the local Hugging Face cache");
   try {

@@ -265,7 +265,7 @@ Run add_run(CLI::App& app) {
       prompt_given = true;
     }
     const bool demo = o->model.model.empty();
-    if (demo) std::fputs(demo_model_notice(), stderr);
+    if (demo) std::fputs(demo_model_notice("run").c_str(), stderr);
     const std::string path = demo ? demo_model_path() : resolve_model(o->model.model);
     auto rt = load_with_progress(path, o->model.runtime());
     const TextAssets assets = load_text_assets(path, rt->model().info().n_vocab);

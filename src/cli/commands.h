@@ -17,6 +17,7 @@ Run add_tokenize(CLI::App& app);
 Run add_detokenize(CLI::App& app);
 Run add_render(CLI::App& app);
 Run add_run(CLI::App& app);
+Run add_serve(CLI::App& app);
 Run add_pull(CLI::App& app);
 Run add_list(CLI::App& app);
 

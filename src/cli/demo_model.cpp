@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,10 +110,12 @@ std::string demo_model_path() {
   fail("the built-in demo model: cannot write it to a cache folder ({}); set QWENRT_CACHE to a writable folder", why);
 }
 
-const char* demo_model_notice() {
-  return "No model given: this is qwenrt's built-in demo, a 4M-parameter Qwen3 trained by this project on\n"
-         "arithmetic and three tools (weather, time, unit conversion). It knows nothing else. For a real\n"
-         "Qwen model: qwenrt run Qwen/Qwen3-0.6B (downloaded once), or give a directory or a .gguf file.\n";
+std::string demo_model_notice(const char* command) {
+  return fmt::format(
+      "No model given: this is qwenrt's built-in demo, a 4M-parameter Qwen3 trained by this project on\n"
+      "arithmetic and three tools (weather, time, unit conversion). It knows nothing else. For a real\n"
+      "Qwen model: qwenrt {} Qwen/Qwen3-0.6B (downloaded once), or give a directory or a .gguf file.\n",
+      command);
 }
 
 GenerationDefaults demo_generation_defaults() {

@@ -16,8 +16,9 @@ std::string_view demo_model_bytes();
 // $XDG_CACHE_HOME/qwenrt, else ~/.cache/qwenrt, else the temporary folder) and reused after that.
 std::string demo_model_path();
 
-// What to tell the user, once, when the demo model stands in for a real one.
-const char* demo_model_notice();
+// What to tell the user, once, when the demo model stands in for a real one (`command`: the
+// subcommand to show with a real model, "run" or "serve").
+std::string demo_model_notice(const char* command);
 
 // Greedy in both modes: a tiny model answers best without sampling.
 GenerationDefaults demo_generation_defaults();
