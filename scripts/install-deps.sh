@@ -6,6 +6,10 @@ packages=(
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libfmt-dev
   libcpp-httplib-dev libcurl4-openssl-dev libgtest-dev libbenchmark-dev
 )
+# The server tests drive qwenrt with the official OpenAI Node SDK: Node.js and npm, from Debian
+# when the machine has none of its own.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The OpenAI Node SDK for the server tests, at the version package-lock.json pins.
+(cd tests/server && npm ci --no-audit --no-fund --loglevel=error)
 build=build
 flags=(-DCMAKE_BUILD_TYPE=Release)
 if [ "${1:-}" = "--sanitize" ]; then

@@ -163,7 +163,7 @@ void Scheduler::loop() {
         for (const auto& s : waiting_) {
           if (s->handle->cancelled()) return true;
         }
-        return !running_.empty();
+        return !running_.empty() || !waiting_.empty();
       };
       cv_.wait(lock, has_work);
       if (stop_) break;
@@ -194,9 +194,12 @@ void Scheduler::finish(Seq& s, FinishReason reason, bool by_stop_id, std::string
     free_slots_.push_back(s.slot);
     s.slot = -1;
   }
-  s.handle->finish(reason, by_stop_id, std::move(error));
-  std::lock_guard lock(mu_);
-  ++stats_.finished;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.finished;
+    stats_.cache_bytes_in_use = state_->bytes_in_use();
+  }
+  s.handle->finish(reason, by_stop_id, std::move(error));  // last: a waiter sees the stats of its end
 }
 
 void Scheduler::admit() {

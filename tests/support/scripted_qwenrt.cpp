@@ -2,7 +2,12 @@
 // $QWENRT_SCRIPT (a JSON array of reply texts, one per turn) instead of the model, token by token
 // ($QWENRT_SCRIPT_DELAY_MS between tokens), and appends every prompt it is given to
 // $QWENRT_SCRIPT_LOG as a JSON line. Tiny random models cannot think; this lets the tests check
-// how thinking is shown and kept in the history. Built only with the tests.
+// how thinking is shown and kept in the history.
+//
+// `serve` takes scripted replies from $QWENRT_SERVE_SCRIPT, a JSON object {"marker": "reply text"}:
+// a prompt containing a marker gets that reply (as forced tokens, while the model still runs in the
+// batch); other prompts are left to the model. $QWENRT_STEP_DELAY_MS sleeps after every engine step,
+// so that concurrent streams overlap long enough to be observed. Built only with the tests.
 #include "cli/hooks.h"
 
 #include <nlohmann/json.hpp>
@@ -37,6 +42,19 @@ int main(int argc, char** argv) {
         }
       };
     };
+  }
+  if (const char* serve_script = std::getenv("QWENRT_SERVE_SCRIPT")) {
+    auto replies = std::make_shared<nlohmann::json>(nlohmann::json::parse(serve_script));
+    cli::hooks().scripted_reply = [replies](const std::string& prompt) -> std::optional<std::string> {
+      for (auto it = replies->begin(); it != replies->end(); ++it) {
+        if (prompt.find(it.key()) != std::string::npos) return it.value().get<std::string>();
+      }
+      return std::nullopt;
+    };
+  }
+  if (const char* step_delay = std::getenv("QWENRT_STEP_DELAY_MS")) {
+    const int ms = std::atoi(step_delay);
+    cli::hooks().on_engine_step = [ms] { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
   }
   return cli::run_app(argc, argv);
 }
