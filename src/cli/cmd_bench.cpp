@@ -6,6 +6,7 @@
 #include "base/timer.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "engine/scheduler.h"
 #include "kernels/kernels.h"
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <iostream>
 #include <random>
+#include <thread>
 
 namespace qwenrt::cli {
 namespace {
@@ -81,6 +83,94 @@ double read_bandwidth(ThreadPool& pool, const kernels::KernelTable& kt, size_t b
   return rates[rates.size() / 2];
 }
 
+// Continuous batching under load: `streams` sequences of n_prompt random tokens arrive at once and
+// each generates n_gen tokens (no end-of-generation) through the Scheduler, as the server runs them.
+struct ServingSample {
+  double seconds = 0;               // first arrival to last token
+  std::vector<double> ttft;         // per stream: arrival to first token
+  std::vector<double> stream_rate;  // per stream: tokens/s after its first token
+};
+
+ServingSample run_serving(const Model& m, const ExecContext& ctx, int streams, int n_prompt, int n_gen, uint64_t seed) {
+  SchedulerOptions so;
+  so.max_num_seqs = streams;
+  so.max_model_len = n_prompt + n_gen + 1;
+  Scheduler sched(m, ctx, so);
+  std::vector<std::shared_ptr<SequenceHandle>> handles;
+  Timer clock;
+  for (int i = 0; i < streams; ++i) {
+    SequenceParams sp;
+    sp.prompt = random_tokens(n_prompt, m.info().n_vocab, seed + static_cast<uint64_t>(i));
+    sp.max_tokens = n_gen;
+    handles.push_back(sched.submit(std::move(sp)));
+  }
+  ServingSample out;
+  // One waiter per stream: each records when its tokens came.
+  std::vector<std::thread> waiters;
+  out.ttft.resize(static_cast<size_t>(streams));
+  out.stream_rate.resize(static_cast<size_t>(streams));
+  for (int i = 0; i < streams; ++i) {
+    waiters.emplace_back([&, i] {
+      SequenceHandle::Update u;
+      double first = -1;
+      int got = 0;
+      while (true) {
+        if (!handles[static_cast<size_t>(i)]->wait(u, std::chrono::seconds(600))) break;
+        if (!u.tokens.empty() && first < 0) first = clock.seconds();
+        got += static_cast<int>(u.tokens.size());
+        if (u.finished) break;
+      }
+      const double end = clock.seconds();
+      out.ttft[static_cast<size_t>(i)] = first;
+      out.stream_rate[static_cast<size_t>(i)] = got > 1 && end > first ? (got - 1) / (end - first) : 0.0;
+    });
+  }
+  for (auto& w : waiters) w.join();
+  out.seconds = clock.seconds();
+  return out;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int serving_bench(Runtime& rt, const std::vector<int64_t>& levels, int n_prompt, int n_gen, int reps, bool as_json) {
+  const Model& m = rt.model();
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  if (!as_json) {
+    std::cout << fmt::format("| {:>7} | {:>6} | {:>5} | {:>14} | {:>15} | {:>13} | {:>13} |\n", "streams", "prompt", "gen",
+                             "aggregate t/s", "per-stream t/s", "TTFT median s", "TTFT max s");
+    std::cout << fmt::format("|{:->9}|{:->8}|{:->7}|{:->16}|{:->17}|{:->15}|{:->15}|\n", "", "", "", "", "", "", "");
+  }
+  run_serving(m, rt.context(), 1, std::min(n_prompt, 16), 4, 99);  // warm-up
+  for (int64_t level : levels) {
+    if (level < 1 || level > 4096) fail("--concurrency: {} streams is out of range (1 to 4096)", level);
+    const int streams = static_cast<int>(level);
+    std::vector<double> aggregate, per_stream, ttft_median, ttft_max;
+    for (int r = 0; r < reps; ++r) {
+      const ServingSample s = run_serving(m, rt.context(), streams, n_prompt, n_gen, 1000 + static_cast<uint64_t>(r) * 7919);
+      aggregate.push_back(static_cast<double>(streams) * n_gen / s.seconds);
+      per_stream.push_back(median_of(s.stream_rate));
+      ttft_median.push_back(median_of(s.ttft));
+      ttft_max.push_back(*std::max_element(s.ttft.begin(), s.ttft.end()));
+    }
+    if (as_json) {
+      arr.push_back({{"model", m.info().source}, {"test", fmt::format("serve_c{}", streams)}, {"streams", streams},
+                     {"n_prompt", n_prompt}, {"n_gen", n_gen}, {"tokens_per_s", median_of(aggregate)},
+                     {"per_stream_tokens_per_s", median_of(per_stream)}, {"ttft_median_s", median_of(ttft_median)},
+                     {"ttft_max_s", median_of(ttft_max)}, {"samples_ts", aggregate}});
+    } else {
+      std::cout << fmt::format("| {:>7} | {:>6} | {:>5} | {:>14.1f} | {:>15.2f} | {:>13.3f} | {:>13.3f} |\n", streams, n_prompt, n_gen,
+                               median_of(aggregate), median_of(per_stream), median_of(ttft_median), median_of(ttft_max));
+      std::cout.flush();
+    }
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 Run add_bench(CLI::App& app) {
@@ -88,6 +178,7 @@ Run add_bench(CLI::App& app) {
     std::string model, synthetic, dtype = "BF16";
     int threads = 0, n_prompt = 512, n_gen = 128, reps = 5, layers = 0;
     bool json = false, roofline = true;
+    std::string concurrency;
   };
   auto o = std::make_shared<Opts>();
   auto* model_opt = app.add_option("-m,--model", o->model, "Model: a Hugging Face directory or a .gguf file");
@@ -100,6 +191,10 @@ Run add_bench(CLI::App& app) {
   app.add_option("-r,--repetitions", o->reps, "Repeats per test (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("-t,--threads", o->threads, "Threads (default: one per available core)");
   app.add_flag("--json", o->json, "Print a JSON array of results");
+  app.add_option("--concurrency", o->concurrency,
+                 "Serving benchmark instead: for each count in the list (e.g. 1,4,16,64), that many streams of -p prompt "
+                 "tokens arrive at once and each generates -n tokens through the continuous-batching scheduler; reports "
+                 "aggregate tokens/s and time to first token");
   app.add_flag("!--no-roofline", o->roofline, "Skip the read-bandwidth probe (1 GiB) behind the decode roofline");
   return [o] {
     if (o->model.empty() == o->synthetic.empty()) fail("bench: give exactly one of --model PATH or --synthetic NAME");
@@ -110,6 +205,10 @@ Run add_bench(CLI::App& app) {
       rt = Runtime::synthetic(o->synthetic, *dtype, o->layers, 1234, RuntimeOptions{o->threads});
     } else {
       rt = Runtime::load(o->model, RuntimeOptions{o->threads});
+    }
+    if (!o->concurrency.empty()) {
+      if (o->n_prompt < 1 || o->n_gen < 1) fail("--concurrency needs -p and -n of at least 1");
+      return serving_bench(*rt, parse_int_list(o->concurrency, "--concurrency"), o->n_prompt, o->n_gen, o->reps, o->json);
     }
     const Model& m = rt->model();
     const ExecContext& ctx = rt->context();
