@@ -137,6 +137,34 @@ void check_matmul(DType t, int64_t k, int n_tok, int64_t rows, int64_t r0, int64
   }
 }
 
+// Batch invariance: a token's outputs are bit-identical whether it is multiplied alone (decode) or
+// as any row of a batch, so that continuous batching never changes a sequence's (greedy) output.
+TEST(Kernels, ATokensResultDoesNotDependOnItsBatch) {
+  for (Isa isa : available_simd()) {
+    const KernelTable& kt = *kernel_table_for(isa);
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0}) {
+      for (int64_t k : {64, 96, 1000, 1024}) {
+        if (t == DType::Q8_0 && k % 32 != 0) continue;
+        const int64_t rows = 37;
+        const int n_tok = 7;
+        const Weights w = make_weights(t, rows, k, static_cast<uint32_t>(k + 5));
+        const auto x = random_floats(static_cast<size_t>(n_tok * k), static_cast<uint32_t>(k * 3));
+        const ActFormat f = kt.matmul[static_cast<int>(t)].act;
+        const Acts batch = make_acts(kt, f, x, n_tok, k);
+        const auto together = run_matmul(kt, t, w, batch, k, n_tok, rows, 0, rows);
+        for (int tt = 0; tt < n_tok; ++tt) {
+          const std::vector<float> one(x.begin() + tt * k, x.begin() + (tt + 1) * k);
+          const auto alone = run_matmul(kt, t, w, make_acts(kt, f, one, 1, k), k, 1, rows, 0, rows);
+          for (int64_t r = 0; r < rows; ++r) {
+            ASSERT_EQ(alone[static_cast<size_t>(r)], together[static_cast<size_t>(tt * rows + r)])
+                << isa_name(isa) << " " << dtype_name(t) << " k=" << k << " token " << tt << " row " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Kernels, FloatMatmulsMatchScalarOverAwkwardSizes) {
   for (DType t : {DType::F32, DType::F16, DType::BF16}) {
     for (int64_t k : {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 129}) {

@@ -1,6 +1,6 @@
 // The continuous-batching scheduler: sequences batched together produce exactly what each produces
-// alone (greedy, on the Q8_0 demo model, whose kernels compute every row the same way whatever the
-// batch), whatever joins or leaves; the limits on parallel sequences and cache memory hold, with
+// alone (greedy, on the demo model in Q8_0 and BF16: the kernels compute every row in the same order
+// whatever the batch), whatever joins or leaves; the limits on parallel sequences and cache memory hold, with
 // preemption that does not change the output; cancellation frees memory.
 #include "api/runtime.h"
 #include "engine/generate.h"
@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <thread>
 
@@ -22,13 +23,17 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string kDemoQ8 = std::string(QWENRT_MODELS_DIR) + "/qwen3-demo-q8_0.gguf";
+const std::string kDemoBf16 = std::string(QWENRT_MODELS_DIR) + "/qwen3-demo";
 
 // The engine thread owns the runtime's thread pool while a scheduler lives: solo runs (which use the
 // same pool) are computed before the scheduler starts.
-Runtime& demo() {
-  static std::unique_ptr<Runtime> rt = Runtime::load(kDemoQ8, {.n_threads = 2});
+Runtime& load(const std::string& path) {
+  static std::map<std::string, std::unique_ptr<Runtime>> loaded;
+  auto& rt = loaded[path];
+  if (!rt) rt = Runtime::load(path, {.n_threads = 2});
   return *rt;
 }
+Runtime& demo() { return load(kDemoQ8); }
 
 std::vector<int32_t> prompt(int i) {
   // Different lengths and contents: token ids from the demo vocabulary's ordinary range.
@@ -37,8 +42,7 @@ std::vector<int32_t> prompt(int i) {
   return p;
 }
 
-std::vector<int32_t> solo(const std::vector<int32_t>& p, int n) {
-  Runtime& rt = demo();
+std::vector<int32_t> solo(const std::vector<int32_t>& p, int n, Runtime& rt = demo()) {
   auto state = rt.model().new_state({});
   GenerateParams gp;
   gp.max_new_tokens = n;
@@ -66,15 +70,14 @@ Collected drain(SequenceHandle& h) {
   }
 }
 
-TEST(Scheduler, BatchedEqualsAloneWithStaggeredArrivals) {
-  Runtime& rt = demo();
+void batched_equals_alone(Runtime& rt) {
   SchedulerOptions so;
   so.max_num_seqs = 6;
   so.max_batch_tokens = 24;  // small: long prompts are read in chunks beside the decoding streams
   so.max_model_len = 512;
   const int n = 10;
   std::vector<std::vector<int32_t>> want;
-  for (int i = 0; i < n; ++i) want.push_back(solo(prompt(i), 20 + i));
+  for (int i = 0; i < n; ++i) want.push_back(solo(prompt(i), 20 + i, rt));
   Scheduler sched(rt.model(), rt.context(), so);
   std::vector<std::shared_ptr<SequenceHandle>> handles;
   for (int i = 0; i < n; ++i) {
@@ -95,6 +98,9 @@ TEST(Scheduler, BatchedEqualsAloneWithStaggeredArrivals) {
   EXPECT_EQ(st.cache_bytes_in_use, 0u);
   EXPECT_EQ(st.finished, static_cast<uint64_t>(n));
 }
+
+TEST(Scheduler, BatchedEqualsAloneWithStaggeredArrivals) { batched_equals_alone(demo()); }
+TEST(Scheduler, BatchedEqualsAloneBf16) { batched_equals_alone(load(kDemoBf16)); }
 
 TEST(Scheduler, PreemptionUnderATightCacheBudgetKeepsTheOutput) {
   Runtime& rt = demo();

@@ -74,8 +74,9 @@ void micro_float(const MatmulArgs& a, int64_t r, int t) {
   }
 }
 
-// Decode (one token): rows one after another as a single sequential stream, four independent
-// accumulators per row, software prefetch ahead (see avx512.cpp).
+// Decode (one token): rows one after another as a single sequential stream, software prefetch
+// ahead (see avx512.cpp), in micro_float's summation order (one accumulator, 8 columns a step, the
+// scalar tail last) so that a token's result is bit-identical alone and inside a batch.
 template <class L>
 void gemv_float(const MatmulArgs& a) {
   const float* x = reinterpret_cast<const float*>(a.x);
@@ -83,17 +84,17 @@ void gemv_float(const MatmulArgs& a) {
   const size_t elem = a.w_row_bytes / static_cast<size_t>(a.k);
   for (int64_t r = a.r0; r < a.r1; ++r) {
     const std::byte* w = a.w + static_cast<size_t>(r) * a.w_row_bytes;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256 acc = _mm256_setzero_ps();
     int64_t c = 0;
     for (; c + 32 <= a.k; c += 32) {
       _mm_prefetch(reinterpret_cast<const char*>(w + static_cast<size_t>(c) * elem + kPrefetchBytes), _MM_HINT_T0);
-      acc0 = _mm256_fmadd_ps(L::load8(w, c), _mm256_loadu_ps(x + c), acc0);
-      acc1 = _mm256_fmadd_ps(L::load8(w, c + 8), _mm256_loadu_ps(x + c + 8), acc1);
-      acc2 = _mm256_fmadd_ps(L::load8(w, c + 16), _mm256_loadu_ps(x + c + 16), acc2);
-      acc3 = _mm256_fmadd_ps(L::load8(w, c + 24), _mm256_loadu_ps(x + c + 24), acc3);
+      acc = _mm256_fmadd_ps(L::load8(w, c), _mm256_loadu_ps(x + c), acc);
+      acc = _mm256_fmadd_ps(L::load8(w, c + 8), _mm256_loadu_ps(x + c + 8), acc);
+      acc = _mm256_fmadd_ps(L::load8(w, c + 16), _mm256_loadu_ps(x + c + 16), acc);
+      acc = _mm256_fmadd_ps(L::load8(w, c + 24), _mm256_loadu_ps(x + c + 24), acc);
     }
-    for (; c + 8 <= a.k; c += 8) acc0 = _mm256_fmadd_ps(L::load8(w, c), _mm256_loadu_ps(x + c), acc0);
-    float s = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+    for (; c + 8 <= a.k; c += 8) acc = _mm256_fmadd_ps(L::load8(w, c), _mm256_loadu_ps(x + c), acc);
+    float s = hsum(acc);
     for (; c < a.k; ++c) s += L::load1(w, c) * x[c];
     a.y[r] = s;
   }
