@@ -136,7 +136,8 @@ void parse_common(const json& body, const ServedModel& m, const SamplingParams& 
                     "tokens and your request has {} input tokens ({} > {} - {}).",
                     *max, L, n, *max, L, n));
   }
-  job.max_tokens = static_cast<int>(max ? *max : L - n);
+  // Chat answers may fill the context; completions stop at 16 tokens unless told, as OpenAI and vLLM do.
+  job.max_tokens = static_cast<int>(max ? *max : job.chat ? L - n : std::min<int64_t>(16, L - n));
   job.min_tokens = std::min(job.min_tokens, job.max_tokens);
 }
 

@@ -242,6 +242,8 @@ test('completions: text or token ids, whole, streamed and echoed', async () => {
   assert.equal(streamed, whole.choices[0].text);
   const echoed = await client.completions.create({ model: MODEL, prompt, max_tokens: 10, temperature: 0, ignore_eos: true, echo: true });
   assert.equal(echoed.choices[0].text, prompt + whole.choices[0].text);
+  const dflt = await client.completions.create({ model: MODEL, prompt, temperature: 0, ignore_eos: true });
+  assert.equal(dflt.usage.completion_tokens, 16, 'completions default to 16 tokens, as OpenAI');
   const lp = await client.completions.create({ model: MODEL, prompt, max_tokens: 4, temperature: 0, logprobs: 2, ignore_eos: true });
   assert.equal(lp.choices[0].logprobs.tokens.length, lp.usage.completion_tokens);
   assert.equal(lp.choices[0].logprobs.tokens.join(''), lp.choices[0].text);
