@@ -10,7 +10,7 @@ let server, client;
 const MODEL = 'demo';
 
 before(async () => {
-  server = await startServer(['--model', DEMO_GGUF, '--served-model-name', MODEL, '--max-num-seqs', '16'], { QWENRT_STEP_DELAY_MS: '4' });
+  server = await startServer(['--model', DEMO_GGUF, '--served-model-name', MODEL, '--max-num-seqs', '16'], { QWENRT_STEP_DELAY_MS: '10' });
   client = server.client();
 });
 after(async () => {
@@ -72,7 +72,8 @@ test('a client that disconnects stops its generation and frees its memory', asyn
   assert.ok(chunks >= 10);
   const before = metric(await (await fetch(server.url + '/metrics')).text(), 'qwenrt_generation_tokens_total');
   let running = 1, cache = 1;
-  const deadline = Date.now() + 3000;
+  // With 10 ms per step the 1500 tokens would take at least 15 s: ending within 5 s is the cancel.
+  const deadline = Date.now() + 5000;
   while (Date.now() < deadline && (running !== 0 || cache !== 0)) {
     const text = await (await fetch(server.url + '/metrics')).text();
     running = metric(text, 'qwenrt_num_requests_running');
@@ -82,5 +83,5 @@ test('a client that disconnects stops its generation and frees its memory', asyn
   assert.equal(running, 0, 'the sequence still runs');
   assert.equal(cache, 0, 'its cache is still held');
   const after = metric(await (await fetch(server.url + '/metrics')).text(), 'qwenrt_generation_tokens_total');
-  assert.ok(after - before < 200, `generation went on after the disconnect (${after - before} more tokens)`);
+  assert.ok(after - before < 500, `generation went on after the disconnect (${after - before} more tokens)`);
 });
