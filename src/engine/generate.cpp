@@ -21,11 +21,13 @@ std::vector<int32_t> generate(const Model& model, ModelState& state, const ExecC
   ForwardOutput fwd;
   Batch batch;
   const auto chunk = static_cast<size_t>(std::max(params.prefill_chunk, 1));
-  for (auto i = static_cast<size_t>(pos); i < context.size(); i += chunk) {
+  // Chunks on a fixed grid of positions (as the scheduler reads prompts), wherever the state starts.
+  for (auto i = static_cast<size_t>(pos); i < context.size();) {
     batch.clear();
-    const size_t end = std::min(context.size(), i + chunk);
+    const size_t end = std::min(context.size(), (i / chunk + 1) * chunk);
     for (size_t j = i; j < end; ++j) batch.add(context[j], static_cast<int32_t>(pos++), seq, j + 1 == context.size());
     model.forward(batch, state, fwd, ctx);
+    i = end;
   }
   while (true) {
     const int32_t token = sampler.sample(fwd.row(0), fwd.n_vocab);

@@ -14,7 +14,7 @@ struct GenerateParams {
   int max_new_tokens = 16;
   SamplingParams sampling;
   std::vector<int32_t> stop_ids;  // generation ends after emitting one of these
-  int prefill_chunk = 512;        // prompt tokens per forward pass
+  int prefill_chunk = 256;        // prompt tokens per forward pass (the scheduler's kPrefillChunk grid)
 };
 
 // Called after each sampled token with the logits it was drawn from; return false to stop.

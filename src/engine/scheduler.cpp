@@ -92,7 +92,7 @@ Scheduler::Scheduler(const Model& model, const ExecContext& ctx, SchedulerOption
     : model_(model), ctx_(ctx), opts_(std::move(options)) {
   if (opts_.max_num_seqs < 1) fail("max_num_seqs must be at least 1, got {}", opts_.max_num_seqs);
   if (opts_.max_model_len < 2) fail("max_model_len must be at least 2, got {}", opts_.max_model_len);
-  opts_.max_batch_tokens = std::max(opts_.max_batch_tokens, opts_.max_num_seqs + 16);
+  opts_.max_batch_tokens = std::max<int>(opts_.max_batch_tokens, opts_.max_num_seqs + static_cast<int>(kPrefillChunk));
   StateOptions so;
   so.max_bytes = opts_.cache_bytes;
   state_ = model_.new_state(so);
@@ -264,7 +264,18 @@ bool Scheduler::step() {
         Seq& s = *running_[i];
         const bool decoding = s.pending() == 1;
         if ((pass == 0) != decoding) continue;
-        const int64_t n = pass == 0 ? 1 : std::min(s.pending(), budget);
+        int64_t n = 1;
+        if (pass == 1) {
+          // Whole chunks of a fixed grid (the last one of a prompt may be shorter), so that the
+          // chunked linear-attention form sees the same boundaries whatever else runs.
+          n = 0;
+          while (n < s.pending()) {
+            const int64_t start = s.n_cached + n;
+            const int64_t piece = std::min(kPrefillChunk - start % kPrefillChunk, s.pending() - n);
+            if (piece > budget - n) break;
+            n += piece;
+          }
+        }
         taken[i] = n;
         if (n <= 0) continue;
         budget -= n;

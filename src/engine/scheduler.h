@@ -6,8 +6,9 @@
 // sequence's handle. New requests join at step boundaries; a bound on parallel sequences and a
 // cache-memory budget decide who runs, the rest wait in a queue (first come, first served).
 // When the cache runs out mid-generation the newest sequence is preempted: its cache is freed and
-// it is recomputed later from its tokens, as vLLM's recompute preemption does, so its output does
-// not change. Token ids in, token ids out: text, stop strings and parsers belong to the callers.
+// it is recomputed later from its tokens, as vLLM's recompute preemption does (for attention models
+// its output does not change; a linear-attention state recomputed in chunks may differ in the last
+// bits from the one built token by token). Token ids in, token ids out: text, stop strings and parsers belong to the callers.
 #include "engine/sampler.h"
 #include "model/model.h"
 
@@ -82,9 +83,14 @@ class SequenceHandle {
   std::function<void()> wake_engine_;
 };
 
+// Prompts are read in chunks of this grid (positions [0, 256), [256, 512), ...), alone or batched,
+// in generate() as in the scheduler: a sequence's computation never depends on what else runs.
+inline constexpr int64_t kPrefillChunk = 256;
+
 struct SchedulerOptions {
   int max_num_seqs = 16;          // sequences running at once
-  int max_batch_tokens = 512;     // tokens per step (decode tokens first, then prompt chunks)
+  int max_batch_tokens = 512;     // tokens per step (decode tokens first, then prompt chunks); at least
+                                  // max_num_seqs + kPrefillChunk
   size_t cache_bytes = 0;         // KV + recurrent state budget; 0: unbounded
   int64_t max_model_len = 4096;   // prompt + generated tokens of one sequence
   std::function<void()> on_step;  // test seam: runs after each step (e.g. to slow the engine down)

@@ -169,6 +169,10 @@ void delta_rule_chunked(int64_t n_total, int64_t dk, int64_t dv, int chunk, cons
       W(static_cast<size_t>(C * dk));
   for (int64_t c0 = 0; c0 < n_total; c0 += C) {
     const int64_t n = std::min(C, n_total - c0);
+    if (n == 1) {  // a lone token takes the recurrence, as it does alone: the same bits either way
+      delta_rule_recurrent(1, dk, dv, q + c0 * dk, k + c0 * dk, v + c0 * dv, beta + c0, g + c0, S, o + c0 * dv);
+      continue;
+    }
     const float* qc = q + c0 * dk;
     const float* kc = k + c0 * dk;
     const float* vc = v + c0 * dv;
