@@ -180,6 +180,8 @@ json checked_messages(const json& body) {
     json m = msg;
     m["role"] = role;
     if (msg.contains("content")) m["content"] = flatten_content(msg["content"], i);
+    // An assistant turn that only calls tools may leave content out or null; the templates read it.
+    if (role == "assistant" && (!m.contains("content") || m["content"].is_null())) m["content"] = "";
     if (role != "assistant" && (!m.contains("content") || !m["content"].is_string())) {
       bad(where + ".content", fmt::format("{} ({}) needs a string 'content'", where, role));
     }

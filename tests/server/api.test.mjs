@@ -185,6 +185,31 @@ test('tool_choice none leaves the text alone; a named function is called', async
     (e) => e instanceof OpenAI.BadRequestError && /nope/.test(e.message));
 });
 
+test('a conversation with a tool call and its result', async () => {
+  const r = await client.chat.completions.create({
+    model: MODEL, tools: TOOLS, max_tokens: 40, temperature: 0,
+    messages: [
+      { role: 'user', content: 'What is the weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"temperature": 21, "condition": "sunny"}' },
+    ],
+  });
+  assert.ok(['stop', 'length'].includes(r.choices[0].finish_reason));
+  const tok = await postJson(server.url + '/tokenize', {
+    messages: [
+      { role: 'user', content: 'What is the weather in Paris?' },
+      { role: 'assistant', content: '', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: { city: 'Paris' } } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"temperature": 21, "condition": "sunny"}' },
+    ],
+    tools: TOOLS,
+    return_token_strs: true,
+  });
+  const prompt = tok.json.token_strs.join('');
+  assert.match(prompt, /<tool_call>\n\{"name": "get_weather", "arguments": \{"city": "Paris"\}\}\n<\/tool_call>/);
+  assert.match(prompt, /<tool_response>\n\{"temperature": 21, "condition": "sunny"\}\n<\/tool_response>/);
+  assert.equal(r.usage.prompt_tokens, tok.json.count, 'the arguments string was given to the template as an object');
+});
+
 test('stop strings end the answer and are not shown, whole and streamed', async () => {
   const messages = user('SCRIPT-STOP');
   const whole = await client.chat.completions.create({ model: MODEL, messages, stop: ['STOP'] });
