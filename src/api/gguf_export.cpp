@@ -21,8 +21,12 @@ uint32_t gguf_file_type(DType type) {
       return 1;
     case DType::Q8_0:
       return 7;
+    case DType::Q4_0:
+      return 2;
     case DType::BF16:
       return 32;
+    default:
+      break;
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include "base/timer.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "tensor/quant.h"
 
 #include <iostream>
 #include <map>
@@ -24,12 +25,12 @@ Run add_quantize(CLI::App& app) {
       ->required();
   app.add_option("--tokenizer", o->tokenizer, "Directory with tokenizer.json to take the vocabulary from (synthetic input)");
   app.add_option("output", o->out, "GGUF file to write")->required();
-  app.add_option("--type", o->type, "F32, F16, BF16 or Q8_0")->capture_default_str();
+  app.add_option("--type", o->type, "F32, F16, BF16, Q8_0 or Q4_0")->capture_default_str();
   app.add_option("-t,--threads", o->threads, "Threads")->check(CLI::NonNegativeNumber);
   app.add_flag("-q,--quiet", o->quiet, "Print nothing on success");
   return [o] {
     const auto type = dtype_from_name(o->type);
-    if (!type) fail("--type: '{}' is not a type qwenrt writes (F32, F16, BF16, Q8_0)", o->type);
+    if (!type || !has_quantizer(*type)) fail("--type: '{}' is not a type qwenrt writes (F32, F16, BF16, Q8_0, Q4_0)", o->type);
     Timer timer;
     std::unique_ptr<Runtime> rt;
     if (o->in.starts_with("synthetic:")) {

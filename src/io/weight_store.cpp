@@ -14,7 +14,11 @@ size_t element_alignment(DType t) {
     case DType::F16:
     case DType::BF16:
     case DType::Q8_0:
-      return 2;
+    case DType::Q4_0:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K:
+      return 2;  // half-float fields
   }
   return 1;
 }

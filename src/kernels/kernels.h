@@ -65,6 +65,11 @@ struct KernelTable {
   uint64_t (*stream_read)(const std::byte* p, size_t n);
 };
 
+// Weight types without a kernel of their own yet (Q4_0 and the K-quants): each row is dequantized
+// block by block (tensor/quant.h) and multiplied with `dot` (the ISA's), in the same order whether
+// one token or many, so results do not depend on the batch. Defined in dequant_matmul.cpp.
+void matmul_dequantized(const MatmulArgs& a, DType t, float (*dot)(const float*, const float*, int64_t));
+
 // The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512 when supported).
 const KernelTable& kernel_table();
 // A specific level, or nullptr when this CPU cannot run it (tests compare every level to Scalar).

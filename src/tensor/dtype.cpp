@@ -12,6 +12,10 @@ constexpr DTypeInfo kInfos[kNumDTypes] = {
     {DType::F16, "F16", 1, 2, 1},
     {DType::BF16, "BF16", 1, 2, 30},
     {DType::Q8_0, "Q8_0", 32, 34, 8},
+    {DType::Q4_0, "Q4_0", 32, 18, 2},
+    {DType::Q4_K, "Q4_K", 256, 144, 12},
+    {DType::Q5_K, "Q5_K", 256, 176, 13},
+    {DType::Q6_K, "Q6_K", 256, 210, 14},
 };
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -13,8 +13,12 @@ enum class DType : uint8_t {
   F16,
   BF16,
   Q8_0,  // ggml block_q8_0: f16 scale + 32 x int8
+  Q4_0,  // ggml block_q4_0: f16 scale + 32 x 4-bit, value = (q - 8) * d
+  Q4_K,  // ggml block_q4_K: 256 values in 8 groups of 32 with 6-bit scales and mins
+  Q5_K,  // ggml block_q5_K: as Q4_K with a fifth bit per value
+  Q6_K,  // ggml block_q6_K: 256 values, 6 bits each, 16 groups of 16 with 8-bit scales
 };
-inline constexpr int kNumDTypes = 4;
+inline constexpr int kNumDTypes = 8;
 
 struct DTypeInfo {
   DType dtype;

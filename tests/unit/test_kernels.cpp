@@ -2,6 +2,7 @@
 // odd remainders, sub-ranges of rows, misaligned pointers). Tolerances come from the standard
 // bound on reordered float summation: |error| <= 2 * n * eps * sum |terms|.
 #include "kernels/kernels.h"
+#include "tensor/fp16.h"
 #include "tensor/quant.h"
 
 #include <gtest/gtest.h>
@@ -40,6 +41,23 @@ struct Weights {
   const std::byte* data() const { return storage.data() + offset; }
 };
 
+// Random bytes are valid blocks of the K-quants once their half-float scales are finite.
+void random_blocks(DType t, std::byte* dst, int64_t n, std::mt19937& rng) {
+  const DTypeInfo& info = dtype_info(t);
+  const int64_t blocks = n / info.block_elems;
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(0.001f, 0.03f);
+  for (int64_t b = 0; b < blocks; ++b) {
+    std::byte* blk = dst + b * info.block_bytes;
+    for (int i = 0; i < info.block_bytes; ++i) blk[i] = static_cast<std::byte>(byte(rng));
+    const std::vector<int> half_offsets = t == DType::Q6_K ? std::vector<int>{208} : std::vector<int>{0, 2};
+    for (int off : half_offsets) {
+      const uint16_t h = fp32_to_fp16(scale(rng));
+      std::memcpy(blk + off, &h, 2);
+    }
+  }
+}
+
 Weights make_weights(DType t, int64_t rows, int64_t k, uint32_t seed) {
   Weights w;
   w.row_bytes = row_bytes(t, k);
@@ -47,9 +65,14 @@ Weights make_weights(DType t, int64_t rows, int64_t k, uint32_t seed) {
   w.storage.resize(w.offset + w.row_bytes * static_cast<size_t>(rows) + 64);
   const auto src = random_floats(static_cast<size_t>(rows * k), seed);
   w.values.resize(src.size());
+  std::mt19937 rng(seed);
   for (int64_t r = 0; r < rows; ++r) {
     std::byte* dst = w.storage.data() + w.offset + static_cast<size_t>(r) * w.row_bytes;
-    quantize_row(t, src.data() + r * k, dst, k);
+    if (has_quantizer(t)) {
+      quantize_row(t, src.data() + r * k, dst, k);
+    } else {
+      random_blocks(t, dst, k, rng);
+    }
     dequantize_row(t, dst, w.values.data() + r * k, k);
   }
   return w;
@@ -142,9 +165,9 @@ void check_matmul(DType t, int64_t k, int n_tok, int64_t rows, int64_t r0, int64
 TEST(Kernels, ATokensResultDoesNotDependOnItsBatch) {
   for (Isa isa : available_simd()) {
     const KernelTable& kt = *kernel_table_for(isa);
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0}) {
-      for (int64_t k : {64, 96, 1000, 1024}) {
-        if (t == DType::Q8_0 && k % 32 != 0) continue;
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+      for (int64_t k : {64, 96, 256, 1000, 1024}) {
+        if (k % dtype_info(t).block_elems != 0) continue;
         const int64_t rows = 37;
         const int n_tok = 7;
         const Weights w = make_weights(t, rows, k, static_cast<uint32_t>(k + 5));
@@ -180,6 +203,16 @@ TEST(Kernels, Q8MatmulMatchesScalar) {
     for (int n_tok : {1, 2, 3, 4, 5, 9}) check_matmul(DType::Q8_0, k, n_tok, 9, 0, 9);
   }
   check_matmul(DType::Q8_0, 256, 13, 35, 3, 34);
+}
+
+TEST(Kernels, Q4AndKQuantMatmulsMatchScalar) {
+  for (DType t : {DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    const int64_t b = dtype_info(t).block_elems;
+    for (int64_t k : {b, 2 * b, 3 * b, 8 * b}) {
+      for (int n_tok : {1, 2, 5, 9}) check_matmul(t, k, n_tok, 9, 0, 9);
+    }
+    check_matmul(t, 4 * b, 70, 13, 2, 11);  // more tokens than one block of 64, a sub-range of rows
+  }
 }
 
 TEST(Kernels, Q8ActivationQuantizationIsBitIdentical) {

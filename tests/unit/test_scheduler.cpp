@@ -195,7 +195,9 @@ TEST(Scheduler, PreemptionUnderATightCacheBudgetKeepsTheOutput) {
 TEST(Scheduler, StopIdsMinTokensAndForcedTokens) {
   Runtime& rt = demo();
   const std::vector<int32_t> free_run = solo(prompt(1), 12);
-  Scheduler sched(rt.model(), rt.context(), {.max_model_len = 256});
+  SchedulerOptions so;
+  so.max_model_len = 256;
+  Scheduler sched(rt.model(), rt.context(), so);
   SequenceParams sp;
   sp.prompt = prompt(1);
   sp.max_tokens = 12;

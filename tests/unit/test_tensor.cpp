@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_support.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -105,12 +107,55 @@ TEST(DType, TableMatchesGgml) {
   EXPECT_EQ(dtype_info(DType::Q8_0).ggml_type, 8u);
   EXPECT_EQ(dtype_info(DType::BF16).ggml_type, 30u);
   EXPECT_EQ(*dtype_from_ggml(1), DType::F16);
-  EXPECT_FALSE(dtype_from_ggml(12).has_value());  // Q4_K: not readable yet
+  EXPECT_EQ(*dtype_from_ggml(2), DType::Q4_0);
+  EXPECT_EQ(*dtype_from_ggml(12), DType::Q4_K);
+  EXPECT_EQ(*dtype_from_ggml(13), DType::Q5_K);
+  EXPECT_EQ(*dtype_from_ggml(14), DType::Q6_K);
+  EXPECT_FALSE(dtype_from_ggml(11).has_value());  // Q3_K: not readable yet
   EXPECT_EQ(ggml_type_name(12), "Q4_K");
+  EXPECT_EQ(row_bytes(DType::Q4_0, 64), 36u);
+  EXPECT_EQ(row_bytes(DType::Q4_K, 512), 288u);
+  EXPECT_EQ(row_bytes(DType::Q5_K, 256), 176u);
+  EXPECT_EQ(row_bytes(DType::Q6_K, 256), 210u);
+  EXPECT_FALSE(row_bytes_checked(DType::Q4_K, 128).has_value());
   EXPECT_EQ(*dtype_from_name("q8_0"), DType::Q8_0);
   EXPECT_EQ(row_bytes(DType::Q8_0, 64), 68u);
   EXPECT_FALSE(row_bytes_checked(DType::Q8_0, 48).has_value());
   EXPECT_EQ(row_bytes(DType::BF16, 3), 6u);
+}
+
+// Dequantization against llama.cpp's own reference (gguf-py's gguf.quants, run by
+// tools/gen_quant_cases.py on random valid blocks; tests/data/quant/PROVENANCE.md).
+TEST(Quant, DequantizationMatchesLlamaCppReference) {
+  for (DType t : {DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    const std::string name(dtype_name(t));
+    const std::string blocks = test::read_text(test::data_path("quant/" + name + ".blocks"));
+    const std::vector<float> want = test::read_f32(test::data_path("quant/" + name + ".f32"));
+    const DTypeInfo& info = dtype_info(t);
+    ASSERT_EQ(blocks.size() % static_cast<size_t>(info.block_bytes), 0u);
+    const auto n = static_cast<int64_t>(blocks.size() / static_cast<size_t>(info.block_bytes)) * info.block_elems;
+    ASSERT_EQ(want.size(), static_cast<size_t>(n)) << name;
+    std::vector<float> got(static_cast<size_t>(n));
+    dequantize_row(t, blocks.data(), got.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      // gguf-py computes in float32 numpy with the same operations, except that it may fuse
+      // differently: allow one rounding of the largest term.
+      ASSERT_NEAR(got[static_cast<size_t>(i)], want[static_cast<size_t>(i)], 2e-7f * std::fabs(want[static_cast<size_t>(i)]) + 1e-9f)
+          << name << " value " << i;
+    }
+  }
+}
+
+TEST(Quant, Q4_0QuantizerMatchesLlamaCppReference) {
+  const std::vector<float> x = test::read_f32(test::data_path("quant/q4_0_input.f32"));
+  const std::string want = test::read_text(test::data_path("quant/q4_0_quantized.blocks"));
+  ASSERT_EQ(x.size() % 32, 0u);
+  std::string got(want.size(), '\0');
+  quantize_row(DType::Q4_0, x.data(), got.data(), static_cast<int64_t>(x.size()));
+  ASSERT_EQ(got.size(), x.size() / 32 * sizeof(BlockQ4_0));
+  EXPECT_EQ(got, want);
+  EXPECT_TRUE(has_quantizer(DType::Q4_0));
+  EXPECT_FALSE(has_quantizer(DType::Q4_K));
 }
 
 TEST(Shape, RowsColsAndPrinting) {

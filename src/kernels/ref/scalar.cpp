@@ -92,6 +92,12 @@ uint64_t stream_read(const std::byte* p, size_t n) {
   return sum;
 }
 
+// Not yet specialised: dequantize and dot (kernels.h).
+void matmul_q4_0(const MatmulArgs& a) { matmul_dequantized(a, DType::Q4_0, dot_f32); }
+void matmul_q4_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q4_K, dot_f32); }
+void matmul_q5_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q5_K, dot_f32); }
+void matmul_q6_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q6_K, dot_f32); }
+
 }  // namespace
 
 const KernelTable& scalar_kernels() {
@@ -100,7 +106,11 @@ const KernelTable& scalar_kernels() {
       {{ActFormat::F32, matmul_f32},
        {ActFormat::F32, matmul_f16},
        {ActFormat::F32, matmul_bf16},
-       {ActFormat::Q8, matmul_q8_0}},
+       {ActFormat::Q8, matmul_q8_0},
+       {ActFormat::F32, matmul_q4_0},
+       {ActFormat::F32, matmul_q4_k},
+       {ActFormat::F32, matmul_q5_k},
+       {ActFormat::F32, matmul_q6_k}},
       quantize_q8_act,
       dot_f32,
       axpy_f32,

@@ -283,6 +283,12 @@ uint64_t stream_read(const std::byte* p, size_t n) {
   return static_cast<uint64_t>(_mm512_reduce_or_epi64(x));
 }
 
+// Not yet specialised: dequantize and dot (kernels.h).
+void matmul_q4_0(const MatmulArgs& a) { matmul_dequantized(a, DType::Q4_0, dot_f32); }
+void matmul_q4_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q4_K, dot_f32); }
+void matmul_q5_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q5_K, dot_f32); }
+void matmul_q6_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q6_K, dot_f32); }
+
 }  // namespace
 
 const KernelTable& avx512_kernels() {
@@ -291,7 +297,11 @@ const KernelTable& avx512_kernels() {
       {{ActFormat::F32, matmul_f32},
        {ActFormat::F32, matmul_f16},
        {ActFormat::F32, matmul_bf16},
-       {ActFormat::Q8, matmul_q8_0}},
+       {ActFormat::Q8, matmul_q8_0},
+       {ActFormat::F32, matmul_q4_0},
+       {ActFormat::F32, matmul_q4_k},
+       {ActFormat::F32, matmul_q5_k},
+       {ActFormat::F32, matmul_q6_k}},
       quantize_q8_act,
       dot_f32,
       axpy_f32,
