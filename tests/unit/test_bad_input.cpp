@@ -140,10 +140,15 @@ TEST(BadInput, GgufTensorOffsetsOverlapOrRunPastTheData) {
   write_bytes(tmp.file("past.gguf"), past);
   expect_failure(tmp.file("past.gguf"), {"past.gguf", "blk.0.attn_k.weight", "runs past the end"});
   std::string type = g;
-  const uint32_t q4k = 12;
-  std::memcpy(type.data() + offset_pos - 4, &q4k, 4);
+  const uint32_t q3k = 11;
+  std::memcpy(type.data() + offset_pos - 4, &q3k, 4);
   write_bytes(tmp.file("type.gguf"), type);
-  expect_failure(tmp.file("type.gguf"), {"type.gguf", "blk.0.attn_k.weight", "Q4_K", "not supported"});
+  expect_failure(tmp.file("type.gguf"), {"type.gguf", "blk.0.attn_k.weight", "Q3_K", "not supported"});
+  std::string blocks = g;  // a readable type whose 256-value blocks do not divide the row
+  const uint32_t q4k = 12;
+  std::memcpy(blocks.data() + offset_pos - 4, &q4k, 4);
+  write_bytes(tmp.file("blocks.gguf"), blocks);
+  expect_failure(tmp.file("blocks.gguf"), {"blocks.gguf", "blk.0.attn_k.weight", "Q4_K"});
 }
 
 TEST(BadInput, MissingTensor) {
