@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string_view>
 
 namespace qwenrt {
 namespace {
@@ -148,7 +149,10 @@ std::shared_ptr<SequenceHandle> Scheduler::submit(SequenceParams params) {
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  SchedulerStats s = stats_;
+  // The rate is over recent steps: an idle engine generates nothing.
+  if (rate_window_.empty() || rate_window_.back().first < now_seconds() - 5.0) s.generation_tokens_per_second = 0;
+  return s;
 }
 
 void Scheduler::loop() {
@@ -294,7 +298,10 @@ bool Scheduler::step() {
       // Out of cache (the state is unchanged): preempt the newest sequence and recompute it
       // later; a sequence alone that does not fit ends here.
       if (running_.size() <= 1) {
-        finish(*running_.front(), FinishReason::Length, false);
+        // "KV cache full" / "cache memory full" (KvCache, HybridState): the budget, not a bug.
+        const std::string_view what = e.what();
+        const bool out_of_cache = what.find("cache") != what.npos && what.find("full") != what.npos;
+        finish(*running_.front(), out_of_cache ? FinishReason::Length : FinishReason::Error, false, out_of_cache ? "" : e.what());
         running_.clear();
         return true;
       }
