@@ -1,6 +1,5 @@
 #include "server/http_server.h"
 
-#include "api/chat_prompt.h"
 #include "api/reply_stream.h"
 #include "base/log.h"
 #include "base/timer.h"
@@ -463,18 +462,7 @@ struct ApiServer::Impl {
       if (body.contains("model")) requested_model(body, model);
       std::vector<int32_t> ids;
       if (body.contains("messages")) {
-        if (!model.chat_template) throw ApiError(400, "this model has no chat template", "messages");
-        json chat_body = body;
-        if (!chat_body.contains("add_generation_prompt")) chat_body["add_generation_prompt"] = true;
-        chat_body.erase("stream");
-        chat_body.erase("max_tokens");
-        GenerationJob job;
-        try {
-          chat::ChatRequest r = chat::ChatRequest::from_json(chat_body);
-          ids = tok().encode(render_chat_prompt(*model.assets, *model.chat_template, r));
-        } catch (const chat::TemplateError& e) {
-          throw ApiError(400, std::string("the chat template failed on this request: ") + e.what(), "messages");
-        }
+        ids = tok().encode(render_checked(checked_chat_request(body), model));
       } else if (body.contains("prompt") && body["prompt"].is_string()) {
         ids = tok().encode(body["prompt"].get<std::string>());
       } else {

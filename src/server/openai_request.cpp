@@ -245,25 +245,17 @@ std::string requested_model(const json& body, const ServedModel& m) {
   return name;
 }
 
-GenerationJob parse_chat_request(const json& body, const ServedModel& m) {
-  GenerationJob job;
-  job.chat = true;
-  job.model = requested_model(body, m);
-  if (!m.chat_template) throw ApiError(400, "this model has no chat template: use /v1/completions with a raw prompt", "messages");
-
+chat::ChatRequest checked_chat_request(const json& body) {
   chat::ChatRequest req;
   req.messages = checked_messages(body);
   req.add_generation_prompt = true;
   if (auto v = boolean(body, "add_generation_prompt")) req.add_generation_prompt = *v;
   if (auto v = boolean(body, "continue_final_message")) req.continue_final_message = *v;
   if (req.continue_final_message) req.add_generation_prompt = present(body, "add_generation_prompt") && req.add_generation_prompt;
-  for (const char* key : {"chat_template_kwargs"}) {
-    if (!present(body, key)) continue;
-    if (!body[key].is_object()) bad(key, fmt::format("'{}' must be an object", key));
-    req.variables = body[key];
+  if (present(body, "chat_template_kwargs")) {
+    if (!body["chat_template_kwargs"].is_object()) bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+    req.variables = body["chat_template_kwargs"];
   }
-
-  // Tools and the choice among them.
   if (present(body, "tools")) {
     const json& tools = body["tools"];
     if (!tools.is_array()) bad("tools", "'tools' must be a list");
@@ -275,8 +267,33 @@ GenerationJob parse_chat_request(const json& body, const ServedModel& m) {
       }
       if (t.contains("type") && t["type"] != "function") bad(fmt::format("tools[{}].type", i), "only tools of type 'function' are supported");
     }
-    if (!tools.empty()) job.tools = tools;
+    if (!tools.empty()) req.tools = tools;
   }
+  return req;
+}
+
+std::string render_checked(const chat::ChatRequest& req, const ServedModel& m) {
+  if (!m.chat_template) throw ApiError(400, "this model has no chat template: use /v1/completions with a raw prompt", "messages");
+  try {
+    return render_chat_prompt(*m.assets, *m.chat_template, req);
+  } catch (const chat::TemplateError& e) {
+    bad("messages", fmt::format("the chat template failed on this request: {}", e.what()));
+  } catch (const ApiError&) {
+    throw;
+  } catch (const Error& e) {
+    bad("messages", e.what());
+  }
+}
+
+GenerationJob parse_chat_request(const json& body, const ServedModel& m) {
+  GenerationJob job;
+  job.chat = true;
+  job.model = requested_model(body, m);
+  if (!m.chat_template) throw ApiError(400, "this model has no chat template: use /v1/completions with a raw prompt", "messages");
+  chat::ChatRequest req = checked_chat_request(body);
+  job.tools = req.tools;
+
+  // The choice among the tools.
   job.tool_choice = job.tools.is_null() ? ToolChoice::None : ToolChoice::Auto;
   if (present(body, "tool_choice")) {
     const json& tc = body["tool_choice"];
@@ -303,8 +320,6 @@ GenerationJob parse_chat_request(const json& body, const ServedModel& m) {
       bad("tool_choice", "tool_choice must be 'none', 'auto', 'required' or {\"type\": \"function\", \"function\": {\"name\": ...}}");
     }
   }
-  req.tools = job.tools;
-
   if (present(body, "logprobs") || present(body, "top_logprobs")) {
     const bool lp = boolean(body, "logprobs").value_or(false);
     const auto top = integer(body, "top_logprobs", 0, 20);
@@ -312,15 +327,7 @@ GenerationJob parse_chat_request(const json& body, const ServedModel& m) {
     if (lp) job.logprobs = static_cast<int>(top.value_or(0));
   }
 
-  try {
-    job.prompt_text = render_chat_prompt(*m.assets, *m.chat_template, req);
-  } catch (const chat::TemplateError& e) {
-    bad("messages", fmt::format("the chat template failed on this request: {}", e.what()));
-  } catch (const ApiError&) {
-    throw;
-  } catch (const Error& e) {
-    bad("messages", e.what());
-  }
+  job.prompt_text = render_checked(req, m);
   const text::Tokenizer& tok = *m.assets->tokenizer;
   job.split_reasoning = tok.find_token("<think>").has_value() && tok.find_token("</think>").has_value();
   job.starts_in_reasoning = job.split_reasoning && chat::prompt_opens_reasoning(job.prompt_text);

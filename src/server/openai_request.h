@@ -69,6 +69,9 @@ struct ServedModel {
 };
 
 GenerationJob parse_chat_request(const json& body, const ServedModel& m);
+// The chat prompt text a request renders to, checked as the chat endpoint checks it (/tokenize).
+chat::ChatRequest checked_chat_request(const json& body);
+std::string render_checked(const chat::ChatRequest& request, const ServedModel& m);
 GenerationJob parse_completion_request(const json& body, const ServedModel& m);
 
 // The model name a request asks for: the default when absent, 404 model_not_found when unknown.

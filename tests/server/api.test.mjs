@@ -93,6 +93,17 @@ test('a chat answer, whole and streamed, is the same answer', async () => {
   assert.deepEqual(s.usage, whole.usage);
 });
 
+test('/tokenize renders messages as the chat endpoint does (developer role, content parts)', async () => {
+  const messages = [
+    { role: 'developer', content: 'Be brief.' },
+    { role: 'user', content: [{ type: 'text', text: 'What is' }, { type: 'text', text: '2 + 2?' }] },
+  ];
+  const r = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 1 });
+  const tok = await postJson(server.url + '/tokenize', { messages, return_token_strs: true });
+  assert.equal(tok.json.count, r.usage.prompt_tokens);
+  assert.match(tok.json.token_strs.join(''), /^<\|im_start\|>system\nBe brief\.<\|im_end\|>\n<\|im_start\|>user\nWhat is\n2 \+ 2\?<\|im_end\|>/);
+});
+
 test('thinking off: no reasoning, just the answer', async () => {
   const r = await client.chat.completions.create({
     model: MODEL, messages: user('What is 25 + 17?'), temperature: 0, chat_template_kwargs: { enable_thinking: false },
