@@ -38,6 +38,12 @@ void send_json(httplib::Response& res, int status, const json& body) {
 
 void send_error(httplib::Response& res, const ApiError& e) { send_json(res, e.status, e.body()); }
 
+// One server-sent event; false when the client is gone.
+bool send_event(httplib::DataSink& sink, const json& j) {
+  const std::string s = "data: " + dump(j) + "\n\n";
+  return sink.write(s.data(), s.size());
+}
+
 // One generation request while it runs: what was asked, its sequence in the engine, and the
 // reply assembled so far.
 struct Job {
@@ -70,6 +76,10 @@ struct Job {
         return !calls.empty() && req.tool_choice != ToolChoice::Named ? "tool_calls" : "stop";
       default: return finish_reason_name(reason);
     }
+  }
+  // The fields every response object and chunk starts with.
+  json envelope(const char* object, json choices) const {
+    return {{"id", id}, {"object", object}, {"created", created}, {"model", req.model}, {"choices", std::move(choices)}};
   }
   json usage() const {
     const auto prompt = static_cast<int64_t>(req.prompt.size());
@@ -213,13 +223,28 @@ struct ApiServer::Impl {
     return job;
   }
 
+  // The end of a stream: the finishing chunk (or the error), the usage chunk when asked, [DONE].
+  bool write_end(const Job& job, httplib::DataSink& sink, const json& finish_chunk, const char* object) {
+    if (job.reason == FinishReason::Error) {
+      if (!send_event(sink, ApiError(500, "generation failed: " + job.error, "", "internal_error").body())) return false;
+    } else {
+      if (!send_event(sink, finish_chunk)) return false;
+      if (job.req.include_usage) {
+        json u = job.envelope(object, json::array());
+        u["usage"] = job.usage();
+        if (!send_event(sink, u)) return false;
+      }
+    }
+    static const std::string kDone = "data: [DONE]\n\n";
+    return sink.write(kDone.data(), kDone.size());
+  }
+
   // ---- chat completions ------------------------------------------------------------------
 
   json chat_chunk(const Job& job, json delta, json finish = nullptr, json logprobs = nullptr) const {
     json choice = {{"index", 0}, {"delta", std::move(delta)}, {"logprobs", std::move(logprobs)}, {"finish_reason", finish}};
     if (!finish.is_null()) choice["stop_reason"] = job.stop_reason.empty() ? json(nullptr) : json(job.stop_reason);
-    json c = {{"id", job.id}, {"object", "chat.completion.chunk"}, {"created", job.created}, {"model", job.req.model},
-              {"choices", json::array({choice})}};
+    json c = job.envelope("chat.completion.chunk", json::array({choice}));
     if (job.req.include_usage) c["usage"] = nullptr;
     return c;
   }
@@ -236,20 +261,17 @@ struct ApiServer::Impl {
     json choice = {{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", job.finish_reason()},
                    {"stop_reason", job.stop_reason.empty() ? json(nullptr) : json(job.stop_reason)}};
     if (job.req.logprobs >= 0) choice["logprobs"] = chat_logprobs(job.logprob_tokens);
-    return {{"id", job.id}, {"object", "chat.completion"}, {"created", job.created}, {"model", job.req.model},
-            {"choices", json::array({choice})}, {"usage", job.usage()}};
+    json r = job.envelope("chat.completion", json::array({choice}));
+    r["usage"] = job.usage();
+    return r;
   }
 
   // Writes one update's worth of chat events; false when the client is gone.
   bool write_chat_events(Job& job, httplib::DataSink& sink, ReplyDelta& d, std::vector<GeneratedToken>& covered) {
-    auto send = [&](const json& j) {
-      const std::string s = "data: " + dump(j) + "\n\n";
-      return sink.write(s.data(), s.size());
-    };
     json lp = covered.empty() ? json(nullptr) : chat_logprobs(covered);
-    if (!d.reasoning.empty() && !send(chat_chunk(job, {{"reasoning_content", d.reasoning}}))) return false;
+    if (!d.reasoning.empty() && !send_event(sink, chat_chunk(job, {{"reasoning_content", d.reasoning}}))) return false;
     if (!d.content.empty() || !lp.is_null()) {
-      if (!send(chat_chunk(job, {{"content", d.content}}, nullptr, lp))) return false;
+      if (!send_event(sink, chat_chunk(job, {{"content", d.content}}, nullptr, lp))) return false;
     }
     if (!d.tool_calls.empty()) {
       json calls = json::array();
@@ -262,23 +284,10 @@ struct ApiServer::Impl {
           calls.push_back({{"index", c.index}, {"function", {{"arguments", c.arguments}}}});
         }
       }
-      if (!send(chat_chunk(job, {{"tool_calls", calls}}))) return false;
+      if (!send_event(sink, chat_chunk(job, {{"tool_calls", calls}}))) return false;
     }
     covered.clear();
-    if (!job.done) return true;
-    if (job.reason == FinishReason::Error) {
-      ApiError e(500, "generation failed: " + job.error, "", "internal_error");
-      if (!send(e.body())) return false;
-    } else {
-      if (!send(chat_chunk(job, json::object(), job.finish_reason()))) return false;
-      if (job.req.include_usage) {
-        json u = {{"id", job.id}, {"object", "chat.completion.chunk"}, {"created", job.created}, {"model", job.req.model},
-                  {"choices", json::array()}, {"usage", job.usage()}};
-        if (!send(u)) return false;
-      }
-    }
-    static const std::string kDone = "data: [DONE]\n\n";
-    return sink.write(kDone.data(), kDone.size());
+    return !job.done || write_end(job, sink, chat_chunk(job, json::object(), job.finish_reason()), "chat.completion.chunk");
   }
 
   // ---- completions -----------------------------------------------------------------------
@@ -286,17 +295,12 @@ struct ApiServer::Impl {
   json completion_chunk(const Job& job, const std::string& text, json finish, json logprobs) const {
     json choice = {{"index", 0}, {"text", text}, {"logprobs", std::move(logprobs)}, {"finish_reason", finish}};
     if (!finish.is_null()) choice["stop_reason"] = job.stop_reason.empty() ? json(nullptr) : json(job.stop_reason);
-    json c = {{"id", job.id}, {"object", "text_completion"}, {"created", job.created}, {"model", job.req.model},
-              {"choices", json::array({choice})}};
+    json c = job.envelope("text_completion", json::array({choice}));
     if (job.req.include_usage) c["usage"] = nullptr;
     return c;
   }
 
   bool write_completion_events(Job& job, httplib::DataSink& sink, ReplyDelta& d, std::vector<GeneratedToken>& covered) {
-    auto send = [&](const json& j) {
-      const std::string s = "data: " + dump(j) + "\n\n";
-      return sink.write(s.data(), s.size());
-    };
     std::string text = std::move(d.content);
     if (!job.started) {
       job.started = true;
@@ -305,20 +309,8 @@ struct ApiServer::Impl {
     json lp = job.req.logprobs >= 0 && !covered.empty() ? completion_logprobs(covered, job.content.size()) : json(nullptr);
     job.content += text;
     covered.clear();
-    if ((!text.empty() || !lp.is_null()) && !send(completion_chunk(job, text, nullptr, lp))) return false;
-    if (!job.done) return true;
-    if (job.reason == FinishReason::Error) {
-      if (!send(ApiError(500, "generation failed: " + job.error, "", "internal_error").body())) return false;
-    } else {
-      if (!send(completion_chunk(job, "", job.finish_reason(), nullptr))) return false;
-      if (job.req.include_usage) {
-        json u = {{"id", job.id}, {"object", "text_completion"}, {"created", job.created}, {"model", job.req.model},
-                  {"choices", json::array()}, {"usage", job.usage()}};
-        if (!send(u)) return false;
-      }
-    }
-    static const std::string kDone = "data: [DONE]\n\n";
-    return sink.write(kDone.data(), kDone.size());
+    if ((!text.empty() || !lp.is_null()) && !send_event(sink, completion_chunk(job, text, nullptr, lp))) return false;
+    return !job.done || write_end(job, sink, completion_chunk(job, "", job.finish_reason(), nullptr), "text_completion");
   }
 
   json completion_response(const Job& job) const {
@@ -326,8 +318,9 @@ struct ApiServer::Impl {
     json choice = {{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", job.finish_reason()},
                    {"stop_reason", job.stop_reason.empty() ? json(nullptr) : json(job.stop_reason)}};
     if (job.req.logprobs >= 0) choice["logprobs"] = completion_logprobs(job.logprob_tokens, job.req.echo ? job.req.prompt_text.size() : 0);
-    return {{"id", job.id}, {"object", "text_completion"}, {"created", job.created}, {"model", job.req.model},
-            {"choices", json::array({choice})}, {"usage", job.usage()}};
+    json r = job.envelope("text_completion", json::array({choice}));
+    r["usage"] = job.usage();
+    return r;
   }
 
   // ---- the response body, streamed or whole ----------------------------------------------
@@ -348,8 +341,7 @@ struct ApiServer::Impl {
             };
             if (job->req.chat && !job->started) {
               job->started = true;
-              const std::string s = "data: " + dump(chat_chunk(*job, {{"role", "assistant"}, {"content", ""}})) + "\n\n";
-              if (!sink.write(s.data(), s.size())) return gone();
+              if (!send_event(sink, chat_chunk(*job, {{"role", "assistant"}, {"content", ""}}))) return gone();
             }
             SequenceHandle::Update u;
             if (!job->handle->wait(u, 200ms)) return true;

@@ -77,6 +77,23 @@ void scale_min_k4(int j, const uint8_t* q, uint8_t& sc, uint8_t& m) {
   }
 }
 
+// The (scale, min) pairs of chunk `chunk` (64 values) of a Q4_K / Q5_K super-block: the first for
+// its 32 low nibbles, the second for its 32 high ones.
+struct ChunkScales {
+  float d1, m1, d2, m2;
+};
+ChunkScales chunk_scales(int chunk, const uint8_t* scales, float d, float dmin) {
+  uint8_t sc, m;
+  ChunkScales c;
+  scale_min_k4(2 * chunk, scales, sc, m);
+  c.d1 = d * sc;
+  c.m1 = dmin * m;
+  scale_min_k4(2 * chunk + 1, scales, sc, m);
+  c.d2 = d * sc;
+  c.m2 = dmin * m;
+  return c;
+}
+
 }  // namespace
 
 void dequantize_row_q4_k(const BlockQ4_K* x, float* y, int64_t n) {
@@ -86,11 +103,7 @@ void dequantize_row_q4_k(const BlockQ4_K* x, float* y, int64_t n) {
     const uint8_t* q = x[b].qs;
     // Four chunks of 64 values: 32 low nibbles with one (scale, min), 32 high nibbles with the next.
     for (int chunk = 0; chunk < 4; ++chunk) {
-      uint8_t sc, m;
-      scale_min_k4(2 * chunk, x[b].scales, sc, m);
-      const float d1 = d * sc, m1 = dmin * m;
-      scale_min_k4(2 * chunk + 1, x[b].scales, sc, m);
-      const float d2 = d * sc, m2 = dmin * m;
+      const auto [d1, m1, d2, m2] = chunk_scales(chunk, x[b].scales, d, dmin);
       for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>(q[l] & 0x0F) - m1;
       for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>(q[l] >> 4) - m2;
       q += 32;
@@ -105,11 +118,7 @@ void dequantize_row_q5_k(const BlockQ5_K* x, float* y, int64_t n) {
     const uint8_t* ql = x[b].qs;
     const uint8_t* qh = x[b].qh;
     for (int chunk = 0; chunk < 4; ++chunk) {
-      uint8_t sc, m;
-      scale_min_k4(2 * chunk, x[b].scales, sc, m);
-      const float d1 = d * sc, m1 = dmin * m;
-      scale_min_k4(2 * chunk + 1, x[b].scales, sc, m);
-      const float d2 = d * sc, m2 = dmin * m;
+      const auto [d1, m1, d2, m2] = chunk_scales(chunk, x[b].scales, d, dmin);
       const uint8_t u1 = static_cast<uint8_t>(1u << (2 * chunk)), u2 = static_cast<uint8_t>(2u << (2 * chunk));
       for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>((ql[l] & 0x0F) + (qh[l] & u1 ? 16 : 0)) - m1;
       for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
