@@ -27,6 +27,28 @@ TEST(Strings, ParseIntList) {
   }
 }
 
+TEST(Strings, ParseByteSize) {
+  EXPECT_EQ(parse_byte_size("4GiB", "x"), 4ull << 30);
+  EXPECT_EQ(parse_byte_size("512 MiB", "x"), 512ull << 20);
+  EXPECT_EQ(parse_byte_size("1.5GB", "x"), 1500000000ull);
+  EXPECT_EQ(parse_byte_size("2k", "x"), 2048ull);
+  EXPECT_EQ(parse_byte_size("100000", "x"), 100000ull);
+  EXPECT_EQ(parse_byte_size("16kb", "x"), 16000ull);
+  EXPECT_THROW(parse_byte_size("", "x"), Error);
+  EXPECT_THROW(parse_byte_size("GiB", "x"), Error);
+  EXPECT_THROW(parse_byte_size("4 parsecs", "x"), Error);
+  EXPECT_THROW(parse_byte_size("1.2.3G", "x"), Error);
+  EXPECT_THROW(parse_byte_size("-4GiB", "x"), Error);
+  EXPECT_THROW(parse_byte_size("99999999999TiB", "x"), Error);
+  try {
+    parse_byte_size("lots", "--kv-cache-memory");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--kv-cache-memory"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("lots"), std::string::npos);
+  }
+}
+
 TEST(Strings, FormatBytesAndCounts) {
   EXPECT_EQ(format_bytes(512), "512 B");
   EXPECT_EQ(format_bytes(1536), "1.50 KiB");

@@ -233,4 +233,20 @@ TEST(Cli, GenerateChatSendsOneUserTurnThroughTheTemplate) {
 }
 
 }  // namespace
+// `serve` refuses bad settings with a message naming the flag, before it listens.
+TEST(Cli, ServeRejectsBadSettings) {
+  auto expect = [](const std::vector<std::string>& args, const std::string& needle) {
+    const CommandResult r = run_qwenrt(args);
+    EXPECT_NE(r.exit_code, 0) << needle;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  };
+  expect({"serve", kModel, "--kv-cache-memory", "lots"}, "--kv-cache-memory");
+  expect({"serve", kModel, "--kv-cache-memory", "0"}, "--kv-cache-memory must be more than 0");
+  expect({"serve", kModel, "--max-body-size", "12 parsecs"}, "--max-body-size");
+  expect({"serve", kModel, "--max-model-len", "99999999"}, "--max-model-len 99999999 is longer than");
+  expect({"serve", kModel, "--port", "70000"}, "--port");
+  expect({"serve", kModel, "--host", "256.1.1.1", "--port", "1"}, "cannot listen on 256.1.1.1:1");
+  expect({"serve", "/no/such/model"}, "/no/such/model");
+}
+
 }  // namespace qwenrt::test
