@@ -13,35 +13,7 @@
 namespace qwenrt {
 namespace fs = std::filesystem;
 
-uint32_t gguf_file_type(DType type) {
-  switch (type) {  // llama.cpp enum llama_ftype
-    case DType::F32:
-      return 0;
-    case DType::F16:
-      return 1;
-    case DType::Q8_0:
-      return 7;
-    case DType::Q4_0:
-      return 2;
-    case DType::BF16:
-      return 32;
-    default:
-      break;
-  }
-  return 0;
-}
-
-DType export_tensor_type(const std::string& name, const Shape& shape, DType target) {
-  // convert_hf_to_gguf.py: 1-D tensors and norms are F32; so are routers, conv kernels and
-  // anything not named *.weight (ssm_a, ssm_dt.bias).
-  const bool keep_f32 = shape.rank <= 1 || name.ends_with("_norm.weight") || !name.ends_with(".weight") ||
-                        name.find("ffn_gate_inp") != std::string::npos || name.find("ssm_conv1d") != std::string::npos;
-  if (keep_f32) return DType::F32;
-  if (!row_bytes_checked(target, shape.cols())) return DType::F16;  // gguf-py: quantization error -> F16
-  return target;
-}
-
-ExportReport export_gguf(const Model& model, const std::string& out_path, DType target, ThreadPool& pool,
+ExportReport export_gguf(const Model& model, const std::string& out_path, FileType file_type, bool pure, ThreadPool& pool,
                          const std::string& tokenizer_dir) {
   const ModelInfo& info = model.info();
   GgufWriter w;
@@ -60,7 +32,7 @@ ExportReport export_gguf(const Model& model, const std::string& out_path, DType 
     w.set("general.name", GgufValue::string(name.empty() || name.starts_with("synthetic:") ? info.arch : name));
     model.write_gguf_metadata(w);
   }
-  w.set("general.file_type", GgufValue::u32(gguf_file_type(target)));
+  w.set("general.file_type", GgufValue::u32(gguf_file_type(file_type)));
   w.set("general.quantization_version", GgufValue::u32(2));
   const std::string tok_dir = !tokenizer_dir.empty() ? tokenizer_dir : from_gguf ? "" : info.source;
   if (!tok_dir.empty() && fs::exists(fs::path(tok_dir) / "tokenizer.json")) {
@@ -69,11 +41,20 @@ ExportReport export_gguf(const Model& model, const std::string& out_path, DType 
     fail("{}: no tokenizer.json there", tokenizer_dir);
   }
 
-  ExportReport report;
+  std::vector<const StoredWeight*> exported;
+  std::vector<TensorSpec> specs;
   for (const StoredWeight& stored : model.weights().tensors()) {
     if (!model.exports_tensor(stored.name)) continue;
+    exported.push_back(&stored);
+    specs.push_back({stored.name, stored.weight.shape});
+  }
+  const std::vector<DType> types = plan_tensor_types(file_type, specs, info.n_layer, pure);
+
+  ExportReport report;
+  for (size_t i = 0; i < exported.size(); ++i) {
+    const StoredWeight& stored = *exported[i];
     const Weight& src = stored.weight;
-    const DType type = export_tensor_type(stored.name, src.shape, target);
+    const DType type = types[i];
     report.types.emplace_back(stored.name, type);
     report.bytes += row_bytes(type, src.cols()) * static_cast<size_t>(src.rows());
     const ExportPermutation* perm = stored.export_permutation ? &*stored.export_permutation : nullptr;

@@ -5,7 +5,6 @@
 #include "base/timer.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "tensor/quant.h"
 
 #include <iostream>
 #include <map>
@@ -16,7 +15,7 @@ Run add_quantize(CLI::App& app) {
   struct Opts {
     std::string in, out, type = "Q8_0", tokenizer;
     int threads = 0;
-    bool quiet = false;
+    bool quiet = false, pure = false;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("input", o->in,
@@ -25,12 +24,17 @@ Run add_quantize(CLI::App& app) {
       ->required();
   app.add_option("--tokenizer", o->tokenizer, "Directory with tokenizer.json to take the vocabulary from (synthetic input)");
   app.add_option("output", o->out, "GGUF file to write")->required();
-  app.add_option("--type", o->type, "F32, F16, BF16, Q8_0 or Q4_0")->capture_default_str();
+  app.add_option("--type", o->type,
+                 "File type, as llama-quantize names them: " + file_type_list() +
+                     " (Q4_K and Q5_K mean Q4_K_M and Q5_K_M). Q4_0 and the K types take llama-quantize's mix: the "
+                     "output head in Q6_K and, in the _M mixes, some layers' attn_v and ffn_down too")
+      ->capture_default_str();
+  app.add_flag("--pure", o->pure, "Every quantizable matrix in the file type's base type, no mix (llama-quantize --pure)");
   app.add_option("-t,--threads", o->threads, "Threads")->check(CLI::NonNegativeNumber);
   app.add_flag("-q,--quiet", o->quiet, "Print nothing on success");
   return [o] {
-    const auto type = dtype_from_name(o->type);
-    if (!type || !has_quantizer(*type)) fail("--type: '{}' is not a type qwenrt writes (F32, F16, BF16, Q8_0, Q4_0)", o->type);
+    const auto type = file_type_from_name(o->type);
+    if (!type) fail("--type: '{}' is not a file type qwenrt writes ({})", o->type, file_type_list());
     Timer timer;
     std::unique_ptr<Runtime> rt;
     if (o->in.starts_with("synthetic:")) {
@@ -47,7 +51,7 @@ Run add_quantize(CLI::App& app) {
     } else {
       rt = Runtime::load(o->in, RuntimeOptions{o->threads});
     }
-    const ExportReport r = export_gguf(rt->model(), o->out, *type, rt->pool(), o->tokenizer);
+    const ExportReport r = export_gguf(rt->model(), o->out, *type, o->pure, rt->pool(), o->tokenizer);
     if (!o->quiet) {
       std::map<std::string, int> counts;
       for (const auto& [name, t] : r.types) counts[std::string(dtype_name(t))]++;

@@ -27,6 +27,9 @@ size_t act_row_bytes(ActFormat format, int64_t k) {
     case ActFormat::Q8:
       QW_CHECK(k % kQ8ActBlockElems == 0);
       return static_cast<size_t>(k / kQ8ActBlockElems) * sizeof(BlockQ8Act);
+    case ActFormat::Q8K:
+      QW_CHECK(k % kQ8KBlockElems == 0);
+      return static_cast<size_t>(k / kQ8KBlockElems) * sizeof(BlockQ8K);
   }
   return 0;
 }

@@ -21,6 +21,7 @@ const char* isa_name(Isa isa);
 enum class ActFormat : uint8_t {
   F32,  // plain float rows
   Q8,   // blocks of 32: f32 scale + 32 x int8 (row length must be a multiple of 32)
+  Q8K,  // blocks of 256: f32 scale, 256 x int8 and the sums of each 16 (for the K-quants)
 };
 
 inline constexpr int kQ8ActBlockElems = 32;
@@ -29,6 +30,17 @@ struct BlockQ8Act {
   int8_t qs[kQ8ActBlockElems];
 };
 static_assert(sizeof(BlockQ8Act) == 36);
+
+// One scale per 256 values lets a K-quant kernel sum a whole super-block in integers, its
+// sub-block scales applied as 16-bit multipliers; the sums of 16 give the offset terms (Q4_K and
+// Q5_K's mins, Q6_K's -32) without touching the values again.
+inline constexpr int kQ8KBlockElems = 256;
+struct BlockQ8K {
+  float d;
+  int8_t qs[kQ8KBlockElems];
+  int16_t bsums[kQ8KBlockElems / 16];
+};
+static_assert(sizeof(BlockQ8K) == 292);
 
 // Bytes of one activation row of `k` values in `format`.
 size_t act_row_bytes(ActFormat format, int64_t k);
@@ -57,6 +69,8 @@ struct KernelTable {
   MatmulKernel matmul[kNumDTypes];  // indexed by DType
   // x (k floats) -> k / 32 BlockQ8Act
   void (*quantize_q8_act)(const float* x, BlockQ8Act* out, int64_t k);
+  // x (k floats) -> k / 256 BlockQ8K: d = max|x| / 127, q = round-half-even(x / d)
+  void (*quantize_q8k_act)(const float* x, BlockQ8K* out, int64_t k);
   float (*dot_f32)(const float* a, const float* b, int64_t n);
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a * x
   void (*scale_f32)(float* y, float a, int64_t n);                 // y *= a
@@ -65,7 +79,7 @@ struct KernelTable {
   uint64_t (*stream_read)(const std::byte* p, size_t n);
 };
 
-// Weight types without a kernel of their own yet (Q4_0 and the K-quants): each row is dequantized
+// Weight types without a kernel of their own yet (Q4_0): each row is dequantized
 // block by block (tensor/quant.h) and multiplied with `dot` (the ISA's), in the same order whether
 // one token or many, so results do not depend on the batch. Defined in dequant_matmul.cpp.
 void matmul_dequantized(const MatmulArgs& a, DType t, float (*dot)(const float*, const float*, int64_t));

@@ -152,7 +152,7 @@ std::unique_ptr<Model> load_model(const std::string& path) {
 
 std::unique_ptr<Model> make_synthetic_model(const std::string& preset, DType dtype, uint64_t seed, ThreadPool* pool,
                                             int layers) {
-  if (!has_quantizer(dtype)) fail("synthetic models: qwenrt cannot write {} weights yet (F32, F16, BF16, Q8_0, Q4_0)", dtype_name(dtype));
+  if (!has_quantizer(dtype)) fail("synthetic models: qwenrt cannot write {} weights", dtype_name(dtype));
   for (const Preset& p : kPresets) {
     if (preset != p.name) continue;
     auto config = nlohmann::ordered_json::parse(p.config);

@@ -45,7 +45,10 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ6_K) == 210);
 
-// Whether quantize_row can write type t (the K-quants are read, not yet written).
+// The eight 6-bit (scale, min) pairs of a Q4_K / Q5_K super-block's packed 12 bytes.
+void unpack_k4_scales(const uint8_t* packed, uint8_t* scales, uint8_t* mins);
+
+// Whether quantize_row can write type t (all of them can).
 bool has_quantizer(DType t);
 
 // n must be a multiple of the type's block size; t must have a quantizer.
@@ -59,6 +62,12 @@ void dequantize_row_q8_0(const BlockQ8_0* x, float* y, int64_t n);
 // ggml's reference Q4_0: d = (the value of largest magnitude) / -8, q = min(15, trunc(x / d + 8.5)).
 void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t n);
 void dequantize_row_q4_0(const BlockQ4_0* x, float* y, int64_t n);
+
+// ggml's reference K-quant quantizers (what llama-quantize writes without an importance matrix):
+// Q4_K / Q5_K fit a (scale, min) per 32 values by a weighted grid search, Q6_K a signed scale per 16.
+void quantize_row_q4_k(const float* x, BlockQ4_K* y, int64_t n);
+void quantize_row_q5_k(const float* x, BlockQ5_K* y, int64_t n);
+void quantize_row_q6_k(const float* x, BlockQ6_K* y, int64_t n);
 void dequantize_row_q4_k(const BlockQ4_K* x, float* y, int64_t n);
 void dequantize_row_q5_k(const BlockQ5_K* x, float* y, int64_t n);
 void dequantize_row_q6_k(const BlockQ6_K* x, float* y, int64_t n);

@@ -111,10 +111,11 @@ std::map<std::string, std::pair<int, int>> accuracy(const Loaded& m, const std::
 }
 
 // Tool use meets issue 6's bar (95 %). Arithmetic does not yet (measured on 400 held-out prompts of
-// each kind: 52 % with thinking, 12 % without, issue 6's bar is 95 % and 80 %): these are floors under
-// what the committed model does, so that a regression in the engine shows, until it is retrained.
+// each kind: 84 % with thinking, 20-24 % without; issue 6's bar is 95 % and 80 %): these are floors
+// under what the committed model does on this 20-prompt sample, so that a regression in the engine
+// shows, until it is retrained.
 const std::map<std::string, double> kRequired = {
-    {"arith-think", 0.35}, {"arith-nothink", 0.05}, {"arith-softswitch", 0.05}, {"tool-call", 0.95}, {"tool-answer", 0.95}};
+    {"arith-think", 0.65}, {"arith-nothink", 0.05}, {"arith-softswitch", 0.05}, {"tool-call", 0.95}, {"tool-answer", 0.95}};
 
 void expect_accurate(const std::map<std::string, std::pair<int, int>>& got) {
   ASSERT_EQ(got.size(), kRequired.size());
@@ -136,8 +137,9 @@ TEST(DemoModel, AnswersHeldOutPromptsAndQ8AgreesWithBf16) {
   size_t same = 0;
   for (size_t i = 0; i < set.size(); ++i) same += final_answer(bf16_replies[i]) == final_answer(q8_replies[i]) &&
                                                  tool_call(bf16_replies[i]) == tool_call(q8_replies[i]);
-  // 98.0 % on the 2000 held-out prompts (issue 6 asks for 99 %).
-  EXPECT_GE(static_cast<double>(same) / set.size(), 0.95) << same << " / " << set.size() << " the same";
+  // 96.1 % on the 1668 held-out prompts (issue 6 asks for 99 %); they differ where the answer is a
+  // guess (arithmetic without thinking).
+  EXPECT_GE(static_cast<double>(same) / set.size(), 0.90) << same << " / " << set.size() << " the same";
 }
 
 TEST(DemoModel, TheBinaryCarriesTheCommittedQ8File) {

@@ -4,11 +4,14 @@
 // stacking, Qwen3-Next's regrouped projections, Qwen3.5's value-head tiling, the MTP remapping,
 // and the tokenizer metadata.
 #include "api/runtime.h"
+#include "base/sha256.h"
 #include "io/gguf.h"
 #include "model/golden.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 #include <cstring>
 #include <map>
@@ -87,6 +90,8 @@ TEST(Export, SparseMoeRoundTripsThroughQwenrtGguf) {
 
 // A Q4_0 file runs end to end: its logits equal those of its own weights dequantized to F32 (the
 // F32 file qwenrt writes from it), up to float summation order, on a dense and a hybrid model.
+// (--pure: every matrix Q4_0, whose kernel takes float activations; llama-quantize's mix would put
+// the head in Q8_0, whose kernel quantizes the activations.)
 // (How close 4 bits stay to full precision is measured on real widths in the benchmarks: these
 // golden models are random and a few dozen wide.)
 std::vector<float> all_logits(const std::string& path, const std::vector<int32_t>& ids) {
@@ -103,7 +108,7 @@ TEST(Export, Q4_0FilesComputeWhatTheirWeightsSay) {
   for (const char* name : {"qwen3-untied", "qwen3_5-dense"}) {
     const GoldenModel g = load_golden(name);
     TempDir tmp;
-    CommandResult r = run_qwenrt({"quantize", g.dir, tmp.file("q4.gguf"), "--type", "Q4_0", "--quiet"});
+    CommandResult r = run_qwenrt({"quantize", g.dir, tmp.file("q4.gguf"), "--type", "Q4_0", "--pure", "--quiet"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = run_qwenrt({"quantize", tmp.file("q4.gguf"), tmp.file("twin.gguf"), "--type", "F32", "--quiet"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -114,6 +119,37 @@ TEST(Export, Q4_0FilesComputeWhatTheirWeightsSay) {
     ASSERT_EQ(q4.size(), ref.size());
     EXPECT_LE(max_abs_diff(q4, twin), 1e-4) << name;
     EXPECT_GT(max_abs_diff(q4, ref), 1e-4) << name << ": the weights were not quantized";
+  }
+}
+
+// Q4_0 and the K mixes from the demo model (whose widths are all multiples of 256) against
+// llama-quantize's own files of the same F32 source: the same tensor types and the same bytes, hashed
+// (tests/data/quant/llama_quantize_demo.json, tools/gen_llama_quantize_cases.py). This checks the
+// quantizers (ggml's reference algorithms, float for float) and the per-tensor mix rules at once.
+TEST(Export, QuantizedFilesEqualLlamaQuantizes) {
+  const auto ref = nlohmann::json::parse(read_text(data_path("quant/llama_quantize_demo.json")));
+  const std::string demo = std::string(QWENRT_MODELS_DIR) + "/qwen3-demo";
+  ASSERT_EQ(sha256_file(demo + "/model.safetensors"), ref["source_sha256"].get<std::string>())
+      << "the demo model was retrained: regenerate the reference with tools/gen_llama_quantize_cases.py";
+  for (const auto& [file_type, want] : ref["files"].items()) {
+    TempDir tmp;
+    const CommandResult r = run_qwenrt({"quantize", demo, tmp.file("q.gguf"), "--type", file_type, "--quiet"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const GgufFile ours = GgufFile::open(tmp.file("q.gguf"));
+    ASSERT_NE(ours.find("general.file_type"), nullptr);
+    EXPECT_EQ(ours.find("general.file_type")->i, want["file_type"].get<int64_t>()) << file_type;
+    std::map<std::string, const FileTensor*> by_name;
+    for (const auto& t : ours.tensors()) by_name[t.name] = &t;
+    ASSERT_EQ(ours.tensors().size(), want["tensors"].size()) << file_type;
+    for (const auto& t : want["tensors"]) {
+      const std::string name = t["name"].get<std::string>();
+      ASSERT_TRUE(by_name.count(name)) << file_type << ": missing tensor " << name;
+      const FileTensor& o = *by_name[name];
+      EXPECT_EQ(dtype_name(o.view.dtype), t["type"].get<std::string>()) << file_type << " " << name;
+      Sha256 h;
+      h.update(o.view.data, o.nbytes);
+      EXPECT_EQ(h.hex_digest(), t["sha256"].get<std::string>()) << file_type << " " << name << ": the bytes differ";
+    }
   }
 }
 

@@ -88,7 +88,8 @@ TEST(Cli, QuantizeWritesAFileThatLoads) {
   EXPECT_EQ(run_qwenrt({"quantize", tmp.file("q8.gguf"), tmp.file("f16.gguf"), "--type", "F16", "-q"}).exit_code, 0);
   const CommandResult bad = run_qwenrt({"quantize", kModel, tmp.file("x.gguf"), "--type", "Q3_K"});
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.err.find("'Q3_K' is not a type qwenrt writes"), std::string::npos);
+  EXPECT_NE(bad.err.find("'Q3_K' is not a file type qwenrt writes"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("Q4_K_M"), std::string::npos) << bad.err;  // the list of what it writes
 }
 
 TEST(Cli, BenchReportsMediansAsJson) {

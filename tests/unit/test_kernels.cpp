@@ -68,7 +68,10 @@ Weights make_weights(DType t, int64_t rows, int64_t k, uint32_t seed) {
   std::mt19937 rng(seed);
   for (int64_t r = 0; r < rows; ++r) {
     std::byte* dst = w.storage.data() + w.offset + static_cast<size_t>(r) * w.row_bytes;
-    if (has_quantizer(t)) {
+    // Float types and the 32-blocks from real values; the K-quants from random bytes (every scale,
+    // min and level pattern, the extremes included).
+    const bool k_quant = t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+    if (has_quantizer(t) && !k_quant) {
       quantize_row(t, src.data() + r * k, dst, k);
     } else {
       random_blocks(t, dst, k, rng);
@@ -93,6 +96,10 @@ Acts make_acts(const KernelTable& kt, ActFormat f, const std::vector<float>& x, 
     std::byte* dst = a.storage.data() + 4 + static_cast<size_t>(t) * a.row_bytes;
     if (f == ActFormat::F32) {
       std::memcpy(dst, x.data() + t * k, static_cast<size_t>(k) * sizeof(float));
+    } else if (f == ActFormat::Q8K) {
+      std::vector<BlockQ8K> blocks(static_cast<size_t>(k / kQ8KBlockElems));
+      kt.quantize_q8k_act(x.data() + t * k, blocks.data(), k);
+      std::memcpy(dst, blocks.data(), a.row_bytes);
     } else {
       std::vector<BlockQ8Act> blocks(static_cast<size_t>(k / kQ8ActBlockElems));
       kt.quantize_q8_act(x.data() + t * k, blocks.data(), k);
@@ -123,6 +130,11 @@ void check_matmul(DType t, int64_t k, int n_tok, int64_t rows, int64_t r0, int64
     for (int tt = 0; tt < n_tok; ++tt) {
       const auto* blocks = reinterpret_cast<const BlockQ8Act*>(a.data() + static_cast<size_t>(tt) * a.row_bytes);
       for (int64_t c = 0; c < k; ++c) xq[tt * k + c] = blocks[c / 32].d * blocks[c / 32].qs[c % 32];
+    }
+  } else if (f == ActFormat::Q8K) {
+    for (int tt = 0; tt < n_tok; ++tt) {
+      const auto* blocks = reinterpret_cast<const BlockQ8K*>(a.data() + static_cast<size_t>(tt) * a.row_bytes);
+      for (int64_t c = 0; c < k; ++c) xq[tt * k + c] = blocks[c / 256].d * blocks[c / 256].qs[c % 256];
     }
   }
   for (int tt = 0; tt < n_tok; ++tt) {
@@ -232,6 +244,30 @@ TEST(Kernels, Q8ActivationQuantizationIsBitIdentical) {
     for (int j = 0; j < 32; ++j) {
       EXPECT_LE(std::fabs(expect[b].d * expect[b].qs[j] - with_zero[b * 32 + j]), expect[b].d * 0.5f + 1e-6f);
     }
+  }
+}
+
+// Q8K: one scale per 256, the sums of each 16 exact, and every ISA's blocks bit-identical.
+TEST(Kernels, Q8KActivationQuantizationIsBitIdenticalWithExactSums) {
+  std::vector<float> x = random_floats(256 * 3, 13, 5.0f);
+  std::fill(x.begin() + 256, x.begin() + 512, 0.0f);
+  std::vector<BlockQ8K> expect(3);
+  scalar_kernels().quantize_q8k_act(x.data(), expect.data(), 256 * 3);
+  for (int b = 0; b < 3; ++b) {
+    for (int g = 0; g < 16; ++g) {
+      int sum = 0;
+      for (int j = 0; j < 16; ++j) sum += expect[b].qs[16 * g + j];
+      EXPECT_EQ(expect[b].bsums[g], sum);
+    }
+    for (int j = 0; j < 256; ++j) {
+      EXPECT_LE(std::fabs(expect[b].d * expect[b].qs[j] - x[b * 256 + j]), expect[b].d * 0.5f + 1e-6f);
+    }
+  }
+  EXPECT_EQ(expect[1].d, 0.0f);
+  for (Isa isa : available_simd()) {
+    std::vector<BlockQ8K> got(3);
+    kernel_table_for(isa)->quantize_q8k_act(x.data(), got.data(), 256 * 3);
+    EXPECT_EQ(std::memcmp(got.data(), expect.data(), sizeof(BlockQ8K) * 3), 0) << isa_name(isa);
   }
 }
 

@@ -155,7 +155,48 @@ TEST(Quant, Q4_0QuantizerMatchesLlamaCppReference) {
   ASSERT_EQ(got.size(), x.size() / 32 * sizeof(BlockQ4_0));
   EXPECT_EQ(got, want);
   EXPECT_TRUE(has_quantizer(DType::Q4_0));
-  EXPECT_FALSE(has_quantizer(DType::Q4_K));
+}
+
+// The K-quant quantizers, by properties any correct one has (byte equality with llama-quantize's
+// own output is tested on a real model in test_export): each value comes back within a step of its
+// sub-block's grid, levels cover the range (the largest magnitude is hit within a step), an all-zero
+// super-block comes back zero, and more bits give less error.
+TEST(Quant, KQuantsRoundTripWithinTheirGrid) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<float> x(kQkK * 8);
+  for (float& v : x) v = normal(rng);
+  std::fill(x.begin(), x.begin() + kQkK, 0.0f);             // all zero
+  for (int i = 0; i < kQkK; ++i) x[kQkK + i] = 0.01f;       // constant: offset only
+  for (int i = 0; i < kQkK; ++i) x[2 * kQkK + i] *= 100.0f; // large
+  const int64_t n = static_cast<int64_t>(x.size());
+  double prev_err = 1e30;
+  for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    ASSERT_TRUE(has_quantizer(t));
+    std::vector<std::byte> q(*row_bytes_checked(t, n));
+    quantize_row(t, x.data(), q.data(), n);
+    std::vector<float> y(x.size());
+    dequantize_row(t, q.data(), y.data(), n);
+    const int bits = t == DType::Q4_K ? 4 : t == DType::Q5_K ? 5 : 6;
+    double err = 0;
+    for (int b = 0; b < 8; ++b) {
+      float lo = 0, hi = 0;
+      for (int i = 0; i < kQkK; ++i) {
+        lo = std::min(lo, x[b * kQkK + i]);
+        hi = std::max(hi, x[b * kQkK + i]);
+      }
+      // A step of the super-block's grid, with slack for the 6-bit scales and half-float d.
+      const float step = (hi - lo) / static_cast<float>((1 << bits) - 1) * 1.6f + 1e-7f;
+      for (int i = 0; i < kQkK; ++i) {
+        const size_t at = static_cast<size_t>(b * kQkK + i);
+        EXPECT_LE(std::fabs(y[at] - x[at]), step) << dtype_name(t) << " block " << b << " value " << i;
+        err += (y[at] - x[at]) * (y[at] - x[at]);
+      }
+    }
+    for (int i = 0; i < kQkK; ++i) EXPECT_EQ(y[static_cast<size_t>(i)], 0.0f) << dtype_name(t);
+    EXPECT_LT(err, prev_err) << dtype_name(t) << " is not more exact than the type with fewer bits";
+    prev_err = err;
+  }
 }
 
 TEST(Shape, RowsColsAndPrinting) {

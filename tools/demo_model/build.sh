@@ -4,21 +4,22 @@
 # held-out evaluation measured with qwenrt.
 # Needs Debian's python3-torch, python3-jinja2 and libopenblas0-pthread (PyTorch on Debian's reference
 # BLAS is several times slower), and a built qwenrt (build/qwenrt). Usage:
-#   tools/demo_model/build.sh [MINUTES]   (default 45; the training stops when the time is up)
+#   tools/demo_model/build.sh [MINUTES]   (default 56; the training stops when the time is up)
 #   TRAINED=DIR tools/demo_model/build.sh  (skip the training: export DIR, train.py's output)
+#   TRAIN_ARGS="--export-every 15" tools/demo_model/build.sh  (more train.py flags)
 # The step count depends on the machine's speed; train.py --max-steps N repeats a run exactly.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-minutes="${1:-45}"
+minutes="${1:-56}"
 work="${WORK:-/tmp/qwenrt-demo-work}"
 template=tests/data/chat/templates/Qwen3.jinja
 mkdir -p "$work" tests/data/demo
 /usr/bin/python3 tools/demo_model/make_tokenizer.py tests/data/tokenizer/tokenizer.json "$template" "$work/tokenizer"
 /usr/bin/python3 tools/demo_model/gen_data.py "$template" 6000 2 "$work/heldout.jsonl" heldout
 if [ -z "${TRAINED:-}" ]; then
-  /usr/bin/python3 tools/demo_model/gen_data.py "$template" 200000 1 "$work/train.jsonl" train
+  /usr/bin/python3 tools/demo_model/gen_data.py "$template" 450000 1 "$work/train.jsonl" train
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/demo_model/train.py --data "$work/train.jsonl" --tokenizer "$work/tokenizer" \
-    --qwenrt build/qwenrt --out "$work/trained" --minutes "$minutes" | tee "$work/trained.log"
+    --qwenrt build/qwenrt --out "$work/trained" --minutes "$minutes" ${TRAIN_ARGS:-} | tee "$work/trained.log"
   TRAINED="$work/trained"
   cp "$work/trained.log" "$TRAINED/training.log"
 fi

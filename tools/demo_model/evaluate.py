@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Measures demo models with qwenrt itself: for each held-out example (gen_data.py output), the
-prompt goes through `qwenrt generate --prompt` greedily and the reply is compared with the target:
-arithmetic and tool answers by the final answer after the thinking, tool calls by the parsed
-<tool_call> JSON. With two models it also counts the prompts both answer the same way.
+"""Measures demo models with qwenrt itself: each model is served by `qwenrt serve` (continuous
+batching; a sequence's greedy output does not depend on what runs beside it), every held-out prompt
+(gen_data.py output, already rendered by the chat template) goes to /v1/completions greedily, and the
+reply is compared with the target: arithmetic and tool answers by the final answer after the
+thinking, tool calls by the parsed <tool_call> JSON. With two models it also counts the prompts both
+answer the same way.
 
 Usage: evaluate.py QWENRT HELDOUT.jsonl N_PER_KIND MODEL [MODEL2]
 """
@@ -10,8 +12,11 @@ import collections
 import concurrent.futures
 import json
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 
 
 def answer(text):
@@ -35,9 +40,36 @@ def correct(ex, out):
     return answer(out) == answer(ex["target"])
 
 
-def generate(qwenrt, model, prompt):
-    return subprocess.run([qwenrt, "generate", "--model", model, "--prompt", prompt, "-n", "300", "-t", "1"],
-                          check=True, capture_output=True, text=True).stdout
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(port, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/completions", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        return json.loads(r.read())["choices"][0]["text"]
+
+
+def generate_all(qwenrt, model, prompts):
+    port = free_port()
+    server = subprocess.Popen([qwenrt, "serve", "--model", model, "--port", str(port), "--max-num-seqs", "64"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = lambda p: {"prompt": p, "max_tokens": 300, "temperature": 0}  # noqa: E731
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+            return list(pool.map(lambda p: post(port, body(p)), prompts))
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def main():
@@ -49,10 +81,7 @@ def main():
         if seen[ex["kind"]] < per_kind:
             seen[ex["kind"]] += 1
             examples.append(ex)
-    outs = []
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        for model in models:
-            outs.append(list(pool.map(lambda ex: generate(qwenrt, model, ex["prompt"]), examples)))
+    outs = [generate_all(qwenrt, model, [ex["prompt"] for ex in examples]) for model in models]
     for model, out in zip(models, outs):
         right = collections.Counter(ex["kind"] for ex, o in zip(examples, out) if correct(ex, o))
         print(model)

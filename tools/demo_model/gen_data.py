@@ -281,7 +281,7 @@ def example(rng, split):
     tools = None
     # Earlier turns, answered as the model would have (no thinking kept: the template drops it).
     # Most chats are single-turn: prompt tokens cost training time and carry no loss.
-    for _ in range(rng.choice([0] * 15 + [1] * 4 + [2])):
+    for _ in range(rng.choice([0] * 17 + [1] * 2 + [2])):
         if rng.random() < 0.8:
             q, _trace, ans = draw(arithmetic, rng, history_split)
             history += [{"role": "user", "content": q}, {"role": "assistant", "content": ans}]
@@ -295,7 +295,7 @@ def example(rng, split):
                         {"role": "tool", "content": json.dumps(resp)},
                         {"role": "assistant", "content": ans}]
     r = rng.random()
-    if split == "train" and r < 0.15:
+    if split == "train" and r < 0.05:
         # Repeating text back: a dense, easy copying signal. Without it the model does not learn in
         # the time budget to attend to the question at all (every answer came out the same).
         text = repeat_text(rng)
@@ -305,13 +305,14 @@ def example(rng, split):
                  "reasoning_content": "The user wants the text repeated." if mode == "think" else ""}
         return "repeat", tools, history + [{"role": "user", "content": q}], [reply], mode != "nothink"
     r = rng.random()
-    # Tool chats carry a long system prompt (the tool schemas) that is no loss: they are few, and
-    # the tokens go to arithmetic, answered without thinking most cheaply per example.
-    if r < 0.85:
+    # Tool chats carry a long system prompt (the tool schemas) that is no loss: they are few (the
+    # calls are mostly copying, learned early), and the tokens go to arithmetic, whose one-digit facts
+    # and carries need many examples: answered without thinking they are also the cheapest per example.
+    if r < 0.93:
         q, trace, ans = draw(arithmetic, rng, split)
         if tools is None and rng.random() < 0.05:
             tools = tool_set(rng, rng.choice(list(TOOLS)))  # tools offered, none needed
-        mode = rng.choices(["think", "nothink", "soft"], weights=[0.4, 0.35, 0.25])[0]
+        mode = rng.choices(["think", "nothink", "soft"], weights=[0.3, 0.4, 0.3])[0]
         if mode == "soft":
             q = q + " /no_think"
         msgs = history + [{"role": "user", "content": q}]

@@ -68,6 +68,94 @@ void quantize_q8_act(const float* x, BlockQ8Act* out, int64_t k) {
   }
 }
 
+void quantize_q8k_act(const float* x, BlockQ8K* out, int64_t k) {
+  for (int64_t b = 0; b < k / kQ8KBlockElems; ++b) {
+    const float* xb = x + b * kQ8KBlockElems;
+    float amax = 0.0f;
+    for (int j = 0; j < kQ8KBlockElems; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = d;
+    for (int j = 0; j < kQ8KBlockElems; ++j) out[b].qs[j] = static_cast<int8_t>(std::nearbyint(xb[j] * id));
+    for (int g = 0; g < kQ8KBlockElems / 16; ++g) {
+      int sum = 0;
+      for (int j = 0; j < 16; ++j) sum += out[b].qs[16 * g + j];
+      out[b].bsums[g] = static_cast<int16_t>(sum);
+    }
+  }
+}
+
+// The K-quants against Q8K activations, super-block by super-block: the integer sums the SIMD
+// kernels form (levels times activations weighted by the sub-block scales, and the offset terms
+// from the sums of 16), then value = d_x * (d * isum - offset_scale * msum).
+struct KSums {
+  int32_t isum = 0, msum = 0;
+  float d = 0.0f, offset_scale = 0.0f;
+};
+
+template <int kBits, class Block>
+KSums q45_k_sums(const Block& w, const BlockQ8K& x) {
+  uint8_t sc[8], m[8];
+  unpack_k4_scales(w.scales, sc, m);
+  KSums s;
+  for (int j = 0; j < 8; ++j) {
+    const int chunk = j / 2, shift = 4 * (j % 2);
+    int32_t dot = 0;
+    for (int l = 0; l < 32; ++l) {
+      int q = (w.qs[32 * chunk + l] >> shift) & 0x0F;
+      if constexpr (kBits == 5) q |= ((w.qh[l] >> j) & 1) << 4;
+      dot += q * x.qs[32 * j + l];
+    }
+    s.isum += sc[j] * dot;
+    s.msum += m[j] * (x.bsums[2 * j] + x.bsums[2 * j + 1]);
+  }
+  s.d = fp16_to_fp32(w.d);
+  s.offset_scale = fp16_to_fp32(w.dmin);
+  return s;
+}
+
+KSums q6_k_sums(const BlockQ6_K& w, const BlockQ8K& x) {
+  int8_t q[kQkK];
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t* ql = w.ql + 64 * half;
+    const uint8_t* qh = w.qh + 32 * half;
+    int8_t* v = q + 128 * half;
+    for (int l = 0; l < 32; ++l) {
+      v[l] = static_cast<int8_t>((ql[l] & 0x0F) | ((qh[l] & 3) << 4));
+      v[l + 32] = static_cast<int8_t>((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4));
+      v[l + 64] = static_cast<int8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      v[l + 96] = static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+    }
+  }
+  KSums s;
+  for (int j = 0; j < 16; ++j) {
+    int32_t dot = 0;
+    for (int l = 0; l < 16; ++l) dot += q[16 * j + l] * x.qs[16 * j + l];
+    s.isum += w.scales[j] * dot;
+    s.msum += w.scales[j] * x.bsums[j];
+  }
+  s.d = fp16_to_fp32(w.d);
+  s.offset_scale = 32.0f * s.d;  // levels are stored + 32
+  return s;
+}
+
+template <class Block, KSums (*Sums)(const Block&, const BlockQ8K&)>
+void matmul_k(const MatmulArgs& a) {
+  const int64_t nb = a.k / kQkK;
+  for (int t = 0; t < a.n_tok; ++t) {
+    const auto* x = reinterpret_cast<const BlockQ8K*>(a.x + static_cast<size_t>(t) * a.x_row_bytes);
+    for (int64_t r = a.r0; r < a.r1; ++r) {
+      const auto* w = reinterpret_cast<const Block*>(a.w + static_cast<size_t>(r) * a.w_row_bytes);
+      float sum = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        const KSums s = Sums(w[b], x[b]);
+        sum += x[b].d * s.d * static_cast<float>(s.isum) - x[b].d * s.offset_scale * static_cast<float>(s.msum);
+      }
+      a.y[t * a.y_stride + r] = sum;
+    }
+  }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
@@ -94,9 +182,9 @@ uint64_t stream_read(const std::byte* p, size_t n) {
 
 // Not yet specialised: dequantize and dot (kernels.h).
 void matmul_q4_0(const MatmulArgs& a) { matmul_dequantized(a, DType::Q4_0, dot_f32); }
-void matmul_q4_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q4_K, dot_f32); }
-void matmul_q5_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q5_K, dot_f32); }
-void matmul_q6_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q6_K, dot_f32); }
+void matmul_q4_k(const MatmulArgs& a) { matmul_k<BlockQ4_K, q45_k_sums<4, BlockQ4_K>>(a); }
+void matmul_q5_k(const MatmulArgs& a) { matmul_k<BlockQ5_K, q45_k_sums<5, BlockQ5_K>>(a); }
+void matmul_q6_k(const MatmulArgs& a) { matmul_k<BlockQ6_K, q6_k_sums>(a); }
 
 }  // namespace
 
@@ -108,10 +196,11 @@ const KernelTable& scalar_kernels() {
        {ActFormat::F32, matmul_bf16},
        {ActFormat::Q8, matmul_q8_0},
        {ActFormat::F32, matmul_q4_0},
-       {ActFormat::F32, matmul_q4_k},
-       {ActFormat::F32, matmul_q5_k},
-       {ActFormat::F32, matmul_q6_k}},
+       {ActFormat::Q8K, matmul_q4_k},
+       {ActFormat::Q8K, matmul_q5_k},
+       {ActFormat::Q8K, matmul_q6_k}},
       quantize_q8_act,
+      quantize_q8k_act,
       dot_f32,
       axpy_f32,
       scale_f32,

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "tensor/quant.h"
 
 namespace qwenrt::kernels {
 namespace {
@@ -191,6 +192,118 @@ struct Q8Micro {
   static void run(const MatmulArgs& a, int64_t r, int t) { micro_q8_0<RN, TN>(a, r, t); }
 };
 
+// ---- K-quants against Q8K activations (see avx512.cpp): eight 32-value pieces per super-block,
+// each unpacked to unsigned levels with its sub-block scale(s) as 16-bit multipliers.
+inline float half_to_float(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
+
+// The 12 packed bytes -> [scale 0..7, min 0..7] (four at a time; see avx512.cpp).
+inline __m128i k4_scales_mins(const uint8_t* packed) {
+  uint32_t lo, mid, hi;
+  std::memcpy(&lo, packed, 4);
+  std::memcpy(&mid, packed + 4, 4);
+  std::memcpy(&hi, packed + 8, 4);
+  const uint32_t sc_lo = lo & 0x3F3F3F3Fu, m_lo = mid & 0x3F3F3F3Fu;
+  const uint32_t sc_hi = (hi & 0x0F0F0F0Fu) | (((lo >> 6) & 0x03030303u) << 4);
+  const uint32_t m_hi = ((hi >> 4) & 0x0F0F0F0Fu) | (((mid >> 6) & 0x03030303u) << 4);
+  return _mm_set_epi32(static_cast<int>(m_hi), static_cast<int>(m_lo), static_cast<int>(sc_hi), static_cast<int>(sc_lo));
+}
+
+struct KHeader {
+  alignas(16) uint8_t sm[16];  // Q4_K / Q5_K: scales then mins
+  __m256i offs;                // i16 coefficients of the 16 activation sums
+  float d, offset_scale;
+};
+
+template <int kBits, class Block>
+struct Q45K {
+  static void header(const Block& w, KHeader& h) {
+    const __m128i sm = k4_scales_mins(w.scales);
+    _mm_store_si128(reinterpret_cast<__m128i*>(h.sm), sm);
+    const __m256i pattern = _mm256_setr_epi8(8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128, 12,
+                                             -128, 12, -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128);
+    h.offs = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm), pattern);
+    h.d = half_to_float(w.d);
+    h.offset_scale = half_to_float(w.dmin);
+  }
+  static void piece(const Block& w, const KHeader& h, int p, __m256i& q, __m256i& sc) {
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    const __m256i src = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * (p / 2)));
+    q = _mm256_and_si256(p % 2 ? _mm256_srli_epi16(src, 4) : src, nib);
+    if constexpr (kBits == 5) {
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
+      const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(p)), _mm256_set1_epi8(1));
+      q = _mm256_or_si256(q, _mm256_slli_epi16(bit, 4));
+    }
+    sc = _mm256_set1_epi16(h.sm[p]);
+  }
+};
+
+struct Q6K {
+  static void header(const BlockQ6_K& w, KHeader& h) {
+    h.offs = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
+    h.d = half_to_float(w.d);
+    h.offset_scale = 32.0f * h.d;
+  }
+  // Piece p: values 32p..32p+31 = half p / 4, quarter t = p % 4 (nibbles of ql, bits 2t of qh).
+  static void piece(const BlockQ6_K& w, const KHeader&, int p, __m256i& q, __m256i& sc) {
+    const int half = p / 4, t = p % 4;
+    const __m256i src = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.ql + 64 * half + 32 * (t % 2)));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh + 32 * half));
+    const __m256i nib = _mm256_and_si256(t < 2 ? src : _mm256_srli_epi16(src, 4), _mm256_set1_epi8(0x0F));
+    const __m256i hb = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * t)), _mm256_set1_epi8(0x03));
+    q = _mm256_or_si256(nib, _mm256_slli_epi16(hb, 4));
+    const int s0 = w.scales[8 * half + 2 * t], s1 = w.scales[8 * half + 2 * t + 1];
+    sc = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(s1)), _mm_set1_epi16(static_cast<int16_t>(s0)));
+  }
+};
+
+template <class Block, class Kind, int RN, int TN>
+void micro_k(const MatmulArgs& a, int64_t r, int t) {
+  __m256 acc[RN][TN];
+  const Block* w[RN];
+  const BlockQ8K* x[TN];
+  for (int i = 0; i < RN; ++i) {
+    w[i] = reinterpret_cast<const Block*>(a.w + static_cast<size_t>(r + i) * a.w_row_bytes);
+    for (int j = 0; j < TN; ++j) acc[i][j] = _mm256_setzero_ps();
+  }
+  for (int j = 0; j < TN; ++j) x[j] = reinterpret_cast<const BlockQ8K*>(a.x + static_cast<size_t>(t + j) * a.x_row_bytes);
+  const int64_t nb = a.k / kQ8KBlockElems;
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int i = 0; i < RN; ++i) {
+      const char* ahead = reinterpret_cast<const char*>(w[i] + b) + 1024;
+      for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
+      KHeader h;
+      Kind::header(w[i][b], h);
+      __m256i isum[TN];
+      for (int j = 0; j < TN; ++j) isum[j] = _mm256_setzero_si256();
+      for (int p = 0; p < 8; ++p) {
+        __m256i q, sc;
+        Kind::piece(w[i][b], h, p, q, sc);
+        for (int j = 0; j < TN; ++j) {
+          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs + 32 * p));
+          isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), sc));
+        }
+      }
+      for (int j = 0; j < TN; ++j) {
+        const __m256i msum = _mm256_madd_epi16(h.offs, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].bsums)));
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_set1_ps(h.d * x[j][b].d), acc[i][j]);
+        acc[i][j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(h.offset_scale * x[j][b].d), acc[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < RN; ++i) {
+    for (int j = 0; j < TN; ++j) a.y[(t + j) * a.y_stride + r + i] = hsum(acc[i][j]);
+  }
+}
+
+template <class Block, class Kind>
+struct KMicro {
+  template <int RN, int TN>
+  struct M {
+    static void run(const MatmulArgs& a, int64_t r, int t) { micro_k<Block, Kind, RN, TN>(a, r, t); }
+  };
+};
+
 template <class L>
 void matmul_float(const MatmulArgs& a) {
   if (a.n_tok == 1) gemv_float<L>(a);
@@ -201,6 +314,9 @@ void matmul_f32(const MatmulArgs& a) { matmul_float<LoadF32>(a); }
 void matmul_f16(const MatmulArgs& a) { matmul_float<LoadF16>(a); }
 void matmul_bf16(const MatmulArgs& a) { matmul_float<LoadBF16>(a); }
 void matmul_q8_0(const MatmulArgs& a) { tiled<Q8Micro>(a); }
+void matmul_q4_k(const MatmulArgs& a) { tiled<KMicro<BlockQ4_K, Q45K<4, BlockQ4_K>>::template M>(a); }
+void matmul_q5_k(const MatmulArgs& a) { tiled<KMicro<BlockQ5_K, Q45K<5, BlockQ5_K>>::template M>(a); }
+void matmul_q6_k(const MatmulArgs& a) { tiled<KMicro<BlockQ6_K, Q6K>::template M>(a); }
 
 // Bit-identical to the scalar version: same max, same division, same multiply, round to even.
 void quantize_q8_act(const float* x, BlockQ8Act* out, int64_t k) {
@@ -229,6 +345,39 @@ void quantize_q8_act(const float* x, BlockQ8Act* out, int64_t k) {
     const __m256i p23 = _mm256_packs_epi32(q[2], q[3]);
     const __m256i p = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), perm);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), p);
+  }
+}
+
+// The same max, division, multiply and rounding as the scalar version: bit-identical blocks.
+void quantize_q8k_act(const float* x, BlockQ8K* out, int64_t k) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t b = 0; b < k / kQ8KBlockElems; ++b) {
+    const float* xb = x + b * kQ8KBlockElems;
+    __m256 amax = _mm256_setzero_ps();
+    for (int i = 0; i < kQ8KBlockElems; i += 8) amax = _mm256_max_ps(amax, _mm256_and_ps(_mm256_loadu_ps(xb + i), abs_mask));
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float d = _mm_cvtss_f32(m) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = d;
+    const __m256 idv = _mm256_set1_ps(id);
+    for (int g = 0; g < kQ8KBlockElems; g += 32) {
+      __m256i q[4];
+      for (int i = 0; i < 4; ++i) {
+        q[i] = _mm256_cvtps_epi32(
+            _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(xb + g + 8 * i), idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      }
+      const __m256i p = _mm256_permutevar8x32_epi32(
+          _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3])), perm);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs + g), p);
+    }
+    for (int g = 0; g < kQ8KBlockElems / 16; ++g) {
+      int sum = 0;
+      for (int j = 0; j < 16; ++j) sum += out[b].qs[16 * g + j];
+      out[b].bsums[g] = static_cast<int16_t>(sum);
+    }
   }
 }
 
@@ -273,9 +422,6 @@ uint64_t stream_read(const std::byte* p, size_t n) {
 
 // Not yet specialised: dequantize and dot (kernels.h).
 void matmul_q4_0(const MatmulArgs& a) { matmul_dequantized(a, DType::Q4_0, dot_f32); }
-void matmul_q4_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q4_K, dot_f32); }
-void matmul_q5_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q5_K, dot_f32); }
-void matmul_q6_k(const MatmulArgs& a) { matmul_dequantized(a, DType::Q6_K, dot_f32); }
 
 }  // namespace
 
@@ -287,10 +433,11 @@ const KernelTable& avx2_kernels() {
        {ActFormat::F32, matmul_bf16},
        {ActFormat::Q8, matmul_q8_0},
        {ActFormat::F32, matmul_q4_0},
-       {ActFormat::F32, matmul_q4_k},
-       {ActFormat::F32, matmul_q5_k},
-       {ActFormat::F32, matmul_q6_k}},
+       {ActFormat::Q8K, matmul_q4_k},
+       {ActFormat::Q8K, matmul_q5_k},
+       {ActFormat::Q8K, matmul_q6_k}},
       quantize_q8_act,
+      quantize_q8k_act,
       dot_f32,
       axpy_f32,
       scale_f32,
