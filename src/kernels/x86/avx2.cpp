@@ -116,6 +116,9 @@ inline __m256 dot_q8_block(__m256i w, __m256i x) {
   return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
 
+// Software prefetch distance of the quantized kernels (see avx512.cpp).
+constexpr size_t kPrefetchAhead = 4096;
+
 template <int RN, int TN>
 void micro_q8_0(const MatmulArgs& a, int64_t r, int t) {
   __m256 acc[RN][TN];
@@ -131,6 +134,7 @@ void micro_q8_0(const MatmulArgs& a, int64_t r, int t) {
     __m256i xv[TN];
     for (int j = 0; j < TN; ++j) xv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
     for (int i = 0; i < RN; ++i) {
+      if (b % 2 == 0) _mm_prefetch(reinterpret_cast<const char*>(w[i] + b) + kPrefetchAhead, _MM_HINT_T0);
       const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[i][b].qs));
       const float dw = _cvtsh_ss(w[i][b].d);
       for (int j = 0; j < TN; ++j) {
@@ -149,9 +153,8 @@ void micro_q8_0(const MatmulArgs& a, int64_t r, int t) {
 template <template <int, int> class Micro>
 void tiled(const MatmulArgs& a) {
   if (a.n_tok == 1) {
-    int64_t r = a.r0;
-    for (; r + 4 <= a.r1; r += 4) Micro<4, 1>::run(a, r, 0);
-    for (; r < a.r1; ++r) Micro<1, 1>::run(a, r, 0);
+    // Decode: one row after another, a single sequential stream (see avx512.cpp). Same sums.
+    for (int64_t r = a.r0; r < a.r1; ++r) Micro<1, 1>::run(a, r, 0);
     return;
   }
   constexpr int64_t kRowBlock = 16;
@@ -270,7 +273,7 @@ void micro_k(const MatmulArgs& a, int64_t r, int t) {
   const int64_t nb = a.k / kQ8KBlockElems;
   for (int64_t b = 0; b < nb; ++b) {
     for (int i = 0; i < RN; ++i) {
-      const char* ahead = reinterpret_cast<const char*>(w[i] + b) + 1024;
+      const char* ahead = reinterpret_cast<const char*>(w[i] + b) + kPrefetchAhead;
       for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
       KHeader h;
       Kind::header(w[i][b], h);

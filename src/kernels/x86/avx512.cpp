@@ -104,6 +104,11 @@ struct BlockQ8_0 {
 };
 static_assert(sizeof(BlockQ8_0) == 34);
 
+// Software prefetch distance of the quantized kernels: decode streams each weight once, and the
+// hardware prefetcher alone leaves the loads waiting (measured, Q4_K_M 0.6B decode: 1 KiB ahead
+// 65 t/s, 3-8 KiB 68-70 t/s).
+constexpr size_t kPrefetchAhead = 4096;
+
 inline float half_to_float(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
 
 inline __m512i load_two_blocks(const int8_t* q0, const int8_t* q1) {
@@ -140,6 +145,9 @@ void micro_q8_0(const MatmulArgs& a, int64_t r, int t) {
     __m512i xv[TN];
     for (int j = 0; j < TN; ++j) xv[j] = load_two_blocks(x[j][b].qs, x[j][b + 1].qs);
     for (int i = 0; i < RN; ++i) {
+      const char* ahead = reinterpret_cast<const char*>(w[i] + b) + kPrefetchAhead;
+      _mm_prefetch(ahead, _MM_HINT_T0);
+      _mm_prefetch(ahead + 64, _MM_HINT_T0);
       const __m512i wv = load_two_blocks(w[i][b].qs, w[i][b + 1].qs);
       const float d0 = half_to_float(w[i][b].d), d1 = half_to_float(w[i][b + 1].d);
       for (int j = 0; j < TN; ++j) {
@@ -163,12 +171,13 @@ void micro_q8_0(const MatmulArgs& a, int64_t r, int t) {
   }
 }
 
+
 template <template <int, int> class Micro>
 void tiled(const MatmulArgs& a) {
   if (a.n_tok == 1) {
-    int64_t r = a.r0;
-    for (; r + 4 <= a.r1; r += 4) Micro<4, 1>::run(a, r, 0);
-    for (; r < a.r1; ++r) Micro<1, 1>::run(a, r, 0);
+    // Decode: one row after another, a single sequential stream (measured, Q4_K_M 0.6B: four rows
+    // interleaved 50 t/s, one at a time 69 t/s). The sums are the same either way.
+    for (int64_t r = a.r0; r < a.r1; ++r) Micro<1, 1>::run(a, r, 0);
     return;
   }
   constexpr int64_t kRowBlock = 16;
@@ -320,6 +329,7 @@ inline __m512 k_block_dot(const KBlock& u, const BlockQ8K& x, __m512 acc) {
   return _mm512_fnmadd_ps(_mm512_zextps256_ps512(_mm256_cvtepi32_ps(msum)), _mm512_set1_ps(u.offset_scale * x.d), acc);
 }
 
+
 template <class Block, void (*Unpack)(const Block&, KBlock&), int RN, int TN>
 void micro_k(const MatmulArgs& a, int64_t r, int t) {
   __m512 acc[RN][TN];
@@ -333,7 +343,7 @@ void micro_k(const MatmulArgs& a, int64_t r, int t) {
   const int64_t nb = a.k / kQ8KBlockElems;
   for (int64_t b = 0; b < nb; ++b) {
     for (int i = 0; i < RN; ++i) {
-      const char* ahead = reinterpret_cast<const char*>(w[i] + b) + 1024;
+      const char* ahead = reinterpret_cast<const char*>(w[i] + b) + kPrefetchAhead;
       for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
       KBlock u;
       Unpack(w[i][b], u);
