@@ -184,7 +184,7 @@ Run add_bench(CLI::App& app) {
   auto* model_opt = app.add_option("-m,--model", o->model, "Model: a Hugging Face directory or a .gguf file");
   app.add_option("--synthetic", o->synthetic, "Random-weight model of a real shape, built in memory: qwen3-0.6b, qwen3-30b-a3b, qwen3-next-80b-a3b, qwen3.5-35b-a3b")
       ->excludes(model_opt);
-  app.add_option("--dtype", o->dtype, "Weight type of the synthetic model (F32, F16, BF16, Q8_0)")->capture_default_str();
+  app.add_option("--dtype", o->dtype, "Weight type of the synthetic model (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K: every matrix in it)")->capture_default_str();
   app.add_option("--layers", o->layers, "Depth of the synthetic model (default: the real depth)");
   app.add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens for the prefill test (0: skip)")->capture_default_str();
   app.add_option("-n,--n-gen", o->n_gen, "Tokens for the decode test (0: skip)")->capture_default_str();
