@@ -2,6 +2,8 @@
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -90,6 +92,20 @@ TEST(Cli, QuantizeWritesAFileThatLoads) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("'Q3_K' is not a file type qwenrt writes"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("Q4_K_M"), std::string::npos) << bad.err;  // the list of what it writes
+}
+
+// The golden models are 64 wide: Q4_K_M would need llama-quantize's Q5_0 fallback, which qwenrt does
+// not write (a clear refusal, nothing written), while Q6_K falls back to Q8_0 as llama-quantize does.
+TEST(Cli, QuantizeRefusesAMixTheRowsCannotHold) {
+  TempDir tmp;
+  const CommandResult bad = run_qwenrt({"quantize", kModel, tmp.file("k.gguf"), "--type", "Q4_K_M"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("token_embd.weight: rows of 64 values"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("Q5_0"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("k.gguf")));
+  const CommandResult q6 = run_qwenrt({"quantize", kModel, tmp.file("q6.gguf"), "--type", "Q6_K"});
+  ASSERT_EQ(q6.exit_code, 0) << q6.err;
+  EXPECT_NE(q6.out.find("23 Q8_0"), std::string::npos) << q6.out;
 }
 
 TEST(Cli, BenchReportsMediansAsJson) {

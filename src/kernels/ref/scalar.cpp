@@ -56,27 +56,25 @@ void matmul_q8_0(const MatmulArgs& a) {
   }
 }
 
+// One activation block: d = max|x| / 127, q = round-half-even(x / d); returns d.
+float quantize_act_block(const float* x, int8_t* q, int n) {
+  float amax = 0.0f;
+  for (int j = 0; j < n; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int j = 0; j < n; ++j) q[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+  return d;
+}
+
 void quantize_q8_act(const float* x, BlockQ8Act* out, int64_t k) {
   for (int64_t b = 0; b < k / kQ8ActBlockElems; ++b) {
-    const float* xb = x + b * kQ8ActBlockElems;
-    float amax = 0.0f;
-    for (int j = 0; j < kQ8ActBlockElems; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    out[b].d = d;
-    for (int j = 0; j < kQ8ActBlockElems; ++j) out[b].qs[j] = static_cast<int8_t>(std::nearbyint(xb[j] * id));
+    out[b].d = quantize_act_block(x + b * kQ8ActBlockElems, out[b].qs, kQ8ActBlockElems);
   }
 }
 
 void quantize_q8k_act(const float* x, BlockQ8K* out, int64_t k) {
   for (int64_t b = 0; b < k / kQ8KBlockElems; ++b) {
-    const float* xb = x + b * kQ8KBlockElems;
-    float amax = 0.0f;
-    for (int j = 0; j < kQ8KBlockElems; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    out[b].d = d;
-    for (int j = 0; j < kQ8KBlockElems; ++j) out[b].qs[j] = static_cast<int8_t>(std::nearbyint(xb[j] * id));
+    out[b].d = quantize_act_block(x + b * kQ8KBlockElems, out[b].qs, kQ8KBlockElems);
     for (int g = 0; g < kQ8KBlockElems / 16; ++g) {
       int sum = 0;
       for (int j = 0; j < 16; ++j) sum += out[b].qs[16 * g + j];
