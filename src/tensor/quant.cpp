@@ -400,6 +400,7 @@ bool has_quantizer(DType t) {
     case DType::Q6_K:
       return true;
   }
+  return false;  // not a DType
 }
 
 void quantize_row(DType t, const float* x, void* dst, int64_t n) {

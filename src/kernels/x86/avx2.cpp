@@ -197,8 +197,6 @@ struct Q8Micro {
 
 // ---- K-quants against Q8K activations (see avx512.cpp): eight 32-value pieces per super-block,
 // each unpacked to unsigned levels with its sub-block scale(s) as 16-bit multipliers.
-inline float half_to_float(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
-
 // The 12 packed bytes -> [scale 0..7, min 0..7] (four at a time; see avx512.cpp).
 inline __m128i k4_scales_mins(const uint8_t* packed) {
   uint32_t lo, mid, hi;
@@ -225,8 +223,8 @@ struct Q45K {
     const __m256i pattern = _mm256_setr_epi8(8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128, 12,
                                              -128, 12, -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128);
     h.offs = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm), pattern);
-    h.d = half_to_float(w.d);
-    h.offset_scale = half_to_float(w.dmin);
+    h.d = _cvtsh_ss(w.d);
+    h.offset_scale = _cvtsh_ss(w.dmin);
   }
   static void piece(const Block& w, const KHeader& h, int p, __m256i& q, __m256i& sc) {
     const __m256i nib = _mm256_set1_epi8(0x0F);
@@ -244,7 +242,7 @@ struct Q45K {
 struct Q6K {
   static void header(const BlockQ6_K& w, KHeader& h) {
     h.offs = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
-    h.d = half_to_float(w.d);
+    h.d = _cvtsh_ss(w.d);
     h.offset_scale = 32.0f * h.d;
   }
   // Piece p: values 32p..32p+31 = half p / 4, quarter t = p % 4 (nibbles of ql, bits 2t of qh).
