@@ -48,13 +48,8 @@ void BM_MatmulKernel(benchmark::State& state) {
   std::vector<float> x(static_cast<size_t>(n_tok * k), 0.5f), y(static_cast<size_t>(n_tok * rows));
   const auto& kernel = kt->matmul[static_cast<int>(t)];
   std::vector<std::byte> act(kernels::act_row_bytes(kernel.act, k) * static_cast<size_t>(n_tok));
-  for (int i = 0; i < n_tok; ++i) {
-    if (kernel.act == kernels::ActFormat::Q8) {
-      kt->quantize_q8_act(x.data() + i * k, reinterpret_cast<kernels::BlockQ8Act*>(act.data()) + i * (k / 32), k);
-    } else {
-      std::memcpy(act.data() + static_cast<size_t>(i * k) * 4, x.data() + i * k, static_cast<size_t>(k) * 4);
-    }
-  }
+  const size_t act_row = kernels::act_row_bytes(kernel.act, k);
+  for (int i = 0; i < n_tok; ++i) kernels::quantize_act_row(*kt, kernel.act, x.data() + i * k, act.data() + i * act_row, k);
   kernels::MatmulArgs a{w.view.data, w.view.row_bytes(), k, act.data(), kernels::act_row_bytes(kernel.act, k), n_tok,
                         y.data(), rows, 0, rows};
   for (auto _ : state) {
@@ -112,7 +107,7 @@ BENCHMARK(BM_LinearDecodeLarge)
 
 void matmul_args(benchmark::internal::Benchmark* b) {
   for (int t : {0, 1, 2, 3}) {
-    for (int isa : {0, 1, 2}) {
+    for (int isa : {0, 1, 2, 3}) {
       for (int n_tok : {1, 16}) b->Args({t, isa, n_tok});
     }
   }

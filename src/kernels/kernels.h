@@ -14,7 +14,7 @@
 
 namespace qwenrt::kernels {
 
-enum class Isa : uint8_t { Scalar, Avx2, Avx512 };
+enum class Isa : uint8_t { Scalar, Avx2, Avx512, Avx512Vnni };
 const char* isa_name(Isa isa);
 
 // Activations are given to a matmul in the format its weight type wants.
@@ -22,6 +22,9 @@ enum class ActFormat : uint8_t {
   F32,  // plain float rows
   Q8,   // blocks of 32: f32 scale + 32 x int8 (row length must be a multiple of 32)
   Q8K,  // blocks of 256: f32 scale, 256 x int8 and the sums of each 16 (for the K-quants)
+  // Q8's blocks, then one int32 per block: -128 x the sum of its values. VNNI multiplies unsigned
+  // by signed bytes, so the kernel offsets the weights by 128 and this cancels the offset.
+  Q8Sum,
 };
 
 inline constexpr int kQ8ActBlockElems = 32;
@@ -44,6 +47,9 @@ static_assert(sizeof(BlockQ8K) == 292);
 
 // Bytes of one activation row of `k` values in `format`.
 size_t act_row_bytes(ActFormat format, int64_t k);
+// One row of k floats into `format` (act_row_bytes(format, k) bytes at out) with kt's quantizers.
+struct KernelTable;
+void quantize_act_row(const KernelTable& kt, ActFormat format, const float* x, std::byte* out, int64_t k);
 
 // y[t * y_stride + r] = sum_c W[r, c] * x_t[c]  for r in [r0, r1), t in [0, n_tok).
 struct MatmulArgs {
@@ -93,5 +99,8 @@ const KernelTable* kernel_table_for(Isa isa);
 const KernelTable& scalar_kernels();
 const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
+const KernelTable& avx512_vnni_kernels();
+// The VNNI level's own kernels (x86/avx512_vnni.cpp); its table takes the rest from AVX-512.
+void matmul_q8_0_avx512_vnni(const MatmulArgs& a);
 
 }  // namespace qwenrt::kernels

@@ -21,16 +21,8 @@ void linear(const ExecContext& ctx, const Weight& w, const float* x, int64_t n_t
   if (kernel.act != kernels::ActFormat::F32) {
     act_row = kernels::act_row_bytes(kernel.act, k);
     quantized.resize(act_row * static_cast<size_t>(n_tok));
-    const bool q8k = kernel.act == kernels::ActFormat::Q8K;
     ctx.pool->parallel_for(n_tok, 1, [&](int64_t t0, int64_t t1, int) {
-      for (int64_t t = t0; t < t1; ++t) {
-        std::byte* out = quantized.data() + t * act_row;
-        if (q8k) {
-          ctx.kernels->quantize_q8k_act(x + t * k, reinterpret_cast<kernels::BlockQ8K*>(out), k);
-        } else {
-          ctx.kernels->quantize_q8_act(x + t * k, reinterpret_cast<kernels::BlockQ8Act*>(out), k);
-        }
-      }
+      for (int64_t t = t0; t < t1; ++t) kernels::quantize_act_row(*ctx.kernels, kernel.act, x + t * k, quantized.data() + t * act_row, k);
     });
     act = quantized.data();
   }

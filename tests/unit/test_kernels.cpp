@@ -18,7 +18,7 @@ namespace {
 
 std::vector<Isa> available_simd() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni}) {
     if (kernel_table_for(isa)) out.push_back(isa);
   }
   return out;
@@ -93,18 +93,7 @@ Acts make_acts(const KernelTable& kt, ActFormat f, const std::vector<float>& x, 
   a.row_bytes = act_row_bytes(f, k);
   a.storage.resize(4 + a.row_bytes * static_cast<size_t>(n_tok));
   for (int t = 0; t < n_tok; ++t) {
-    std::byte* dst = a.storage.data() + 4 + static_cast<size_t>(t) * a.row_bytes;
-    if (f == ActFormat::F32) {
-      std::memcpy(dst, x.data() + t * k, static_cast<size_t>(k) * sizeof(float));
-    } else if (f == ActFormat::Q8K) {
-      std::vector<BlockQ8K> blocks(static_cast<size_t>(k / kQ8KBlockElems));
-      kt.quantize_q8k_act(x.data() + t * k, blocks.data(), k);
-      std::memcpy(dst, blocks.data(), a.row_bytes);
-    } else {
-      std::vector<BlockQ8Act> blocks(static_cast<size_t>(k / kQ8ActBlockElems));
-      kt.quantize_q8_act(x.data() + t * k, blocks.data(), k);
-      std::memcpy(dst, blocks.data(), a.row_bytes);
-    }
+    quantize_act_row(kt, f, x.data() + t * k, a.storage.data() + 4 + static_cast<size_t>(t) * a.row_bytes, k);
   }
   return a;
 }
@@ -154,8 +143,10 @@ void check_matmul(DType t, int64_t k, int n_tok, int64_t rows, int64_t r0, int64
   }
   for (Isa isa : available_simd()) {
     const KernelTable& kt = *kernel_table_for(isa);
-    ASSERT_EQ(kt.matmul[static_cast<int>(t)].act, f);
-    const auto got = run_matmul(kt, t, w, a, k, n_tok, rows, r0, r1);
+    const ActFormat fk = kt.matmul[static_cast<int>(t)].act;
+    // Q8Sum is Q8's blocks (bit-identical quantizers, tested below) plus their sums.
+    ASSERT_TRUE(fk == f || (f == ActFormat::Q8 && fk == ActFormat::Q8Sum)) << isa_name(isa);
+    const auto got = run_matmul(kt, t, w, fk == f ? a : make_acts(kt, fk, x, n_tok, k), k, n_tok, rows, r0, r1);
     for (int tt = 0; tt < n_tok; ++tt) {
       for (int64_t r = 0; r < rows; ++r) {
         const size_t i = static_cast<size_t>(tt * rows + r);
@@ -215,6 +206,50 @@ TEST(Kernels, Q8MatmulMatchesScalar) {
     for (int n_tok : {1, 2, 3, 4, 5, 9}) check_matmul(DType::Q8_0, k, n_tok, 9, 0, 9);
   }
   check_matmul(DType::Q8_0, 256, 13, 35, 3, 34);
+  // Panels of 16 rows (VNNI): full and partial panels, 8-token groups and their remainders.
+  check_matmul(DType::Q8_0, 1024, 17, 40, 0, 40);
+  check_matmul(DType::Q8_0, 96, 12, 50, 7, 45);
+}
+
+// The byte extremes (-128 is a valid Q8_0 weight though the quantizer never writes it, +-127
+// activations) where an unsigned x signed product or a 16-bit pair sum could overflow: every ISA
+// gives the exact integer result (representable in float, so no rounding either).
+TEST(Kernels, Q8MatmulIsExactAtTheByteExtremes) {
+  const int64_t k = 256, rows = 20;
+  const int n_tok = 5;
+  std::vector<std::byte> w(row_bytes(DType::Q8_0, k) * rows);
+  const uint16_t one = fp32_to_fp16(1.0f);
+  std::vector<float> x(static_cast<size_t>(n_tok * k));
+  for (int t = 0; t < n_tok; ++t) {
+    for (int64_t c = 0; c < k; ++c) x[static_cast<size_t>(t * k + c)] = ((c + t) % 3 == 0) ? -1.0f : 1.0f;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t b = 0; b < k / 32; ++b) {
+      std::byte* blk = w.data() + static_cast<size_t>(r) * row_bytes(DType::Q8_0, k) + b * 34;
+      std::memcpy(blk, &one, 2);
+      for (int j = 0; j < 32; ++j) blk[2 + j] = static_cast<std::byte>((j + r) % 5 == 0 ? 127 : 0x80);  // 127 or -128
+    }
+  }
+  Weights wt;
+  wt.storage = w;
+  wt.row_bytes = row_bytes(DType::Q8_0, k);
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni}) {
+    const KernelTable* kt = kernel_table_for(isa);
+    if (!kt) continue;
+    const ActFormat f = kt->matmul[static_cast<int>(DType::Q8_0)].act;
+    const auto y = run_matmul(*kt, DType::Q8_0, wt, make_acts(*kt, f, x, n_tok, k), k, n_tok, rows, 0, rows);
+    for (int t = 0; t < n_tok; ++t) {
+      for (int64_t r = 0; r < rows; ++r) {
+        double expect = 0;  // activations quantize to exactly +-127 with d = 1/127
+        for (int64_t c = 0; c < k; ++c) {
+          const double wq = (c % 32 + r) % 5 == 0 ? 127 : -128;
+          expect += wq * (x[static_cast<size_t>(t * k + c)] > 0 ? 127 : -127);
+        }
+        const float d = 1.0f / 127.0f;
+        EXPECT_NEAR(y[static_cast<size_t>(t * rows + r)], expect * d, std::fabs(expect * d) * 1e-6) << isa_name(isa) << " row " << r;
+      }
+    }
+  }
 }
 
 TEST(Kernels, Q4AndKQuantMatmulsMatchScalar) {

@@ -489,4 +489,15 @@ const KernelTable& avx512_kernels() {
   return table;
 }
 
+// The same with the VNNI kernels where there are some (Q8_0 against Q8Sum activations).
+const KernelTable& avx512_vnni_kernels() {
+  static const KernelTable table = [] {
+    KernelTable t = avx512_kernels();
+    t.isa = Isa::Avx512Vnni;
+    t.matmul[static_cast<int>(DType::Q8_0)] = {ActFormat::Q8Sum, matmul_q8_0_avx512_vnni};
+    return t;
+  }();
+  return table;
+}
+
 }  // namespace qwenrt::kernels
