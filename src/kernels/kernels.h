@@ -45,6 +45,8 @@ struct BlockQ8K {
 };
 static_assert(sizeof(BlockQ8K) == 292);
 
+inline constexpr int kAttnTile = 4;
+
 // Bytes of one activation row of `k` values in `format`.
 size_t act_row_bytes(ActFormat format, int64_t k);
 // One row of k floats into `format` (act_row_bytes(format, k) bytes at out) with kt's quantizers.
@@ -80,6 +82,12 @@ struct KernelTable {
   float (*dot_f32)(const float* a, const float* b, int64_t n);
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a * x
   void (*scale_f32)(float* y, float a, int64_t n);                 // y *= a
+  // Attention of a tile of nq <= kAttnTile queries (rows q_stride floats apart) against n keys and
+  // values (rows of `dim` floats): scores[i * n + j] = q_i . k_j, and
+  // out_i += sum over j, in order, of p[i * n + j] * v_j (one fused multiply-add per element and j).
+  // A query's arithmetic is the same whatever nq: its attention does not depend on its batch.
+  void (*attn_scores)(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores);
+  void (*attn_accumulate)(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride);
   // Reads n bytes (n a multiple of 64) as fast as the ISA allows and returns a checksum: the
   // read-bandwidth probe behind the benchmark's roofline.
   uint64_t (*stream_read)(const std::byte* p, size_t n);

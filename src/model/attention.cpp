@@ -61,51 +61,81 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
   ctx.trace("k_rope", layer, k.data(), n_tok, kv_width);
 
   // softmax(q K^T / sqrt(hd)) V per (token, head), streaming over cache blocks with a running
-  // max (one rescale per block) so no [n_tok x n_ctx] score matrix is materialised.
+  // max (one rescale per block) so no [n_tok x n_ctx] score matrix is materialised. Consecutive
+  // tokens of one sequence (a prompt) go in tiles of up to kAttnTile queries that share each key
+  // and value load; a query's keys past its own position are masked (p = 0, which leaves its sums
+  // unchanged), so every query computes exactly what it would alone.
   std::vector<float> attn(static_cast<size_t>(n_tok * cfg.n_head * hd));
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int group = cfg.n_head / cfg.n_head_kv;
   const int bt = kv.block_tokens();
   const auto* kt = ctx.kernels;
+  constexpr int kTile = kernels::kAttnTile;
+  std::vector<int64_t> tiles;  // first token of each tile; tiles.back() == n_tok
+  for (int64_t t = 0; t < n_tok;) {
+    tiles.push_back(t);
+    int64_t e = t + 1;
+    while (e < n_tok && e - t < kTile && batch.seq_ids[static_cast<size_t>(e)] == batch.seq_ids[static_cast<size_t>(t)] &&
+           cache_index[static_cast<size_t>(e)] == cache_index[static_cast<size_t>(e - 1)] + 1) {
+      ++e;
+    }
+    t = e;
+  }
+  const int64_t n_tiles = static_cast<int64_t>(tiles.size());
+  tiles.push_back(n_tok);
   const int n_threads = ctx.pool->size();
-  std::vector<float> scores(static_cast<size_t>(n_threads * bt));
-  ctx.pool->run(n_tok * cfg.n_head, [&](int64_t task, int thread) {
-    const int64_t t = task / cfg.n_head;
+  std::vector<float> scratch(static_cast<size_t>(n_threads * kTile * bt));
+  const int64_t o_stride = static_cast<int64_t>(cfg.n_head) * hd;
+  ctx.pool->run(n_tiles * cfg.n_head, [&](int64_t task, int thread) {
+    const int64_t t0 = tiles[static_cast<size_t>(task / cfg.n_head)];
+    const int nq = static_cast<int>(tiles[static_cast<size_t>(task / cfg.n_head) + 1] - t0);
     const int h = static_cast<int>(task % cfg.n_head);
     const int g = h / group;
-    const int seq = batch.seq_ids[static_cast<size_t>(t)];
-    const int64_t n_keys = cache_index[static_cast<size_t>(t)] + 1;
-    const float* qh = q.data() + t * q_width + h * q_stride;
-    float* o = attn.data() + (t * cfg.n_head + h) * hd;
-    float* s = scores.data() + thread * bt;
-    std::fill(o, o + hd, 0.0f);
-    float running_max = -std::numeric_limits<float>::infinity();
-    float denom = 0.0f;
-    for (int64_t b = 0; b * bt < n_keys; ++b) {
-      const int n = static_cast<int>(std::min<int64_t>(bt, n_keys - b * bt));
-      const float* keys = kv.key_block(cache_layer, seq, b, g);
-      const float* vals = kv.value_block(cache_layer, seq, b, g);
-      float block_max = -std::numeric_limits<float>::infinity();
-      for (int j = 0; j < n; ++j) {
-        s[j] = kt->dot_f32(qh, keys + j * hd, hd) * scale;
-        block_max = std::max(block_max, s[j]);
-      }
-      if (block_max > running_max) {
-        const float correction = std::exp(running_max - block_max);
-        kt->scale_f32(o, correction, hd);
-        denom *= correction;
-        running_max = block_max;
-      }
-      for (int j = 0; j < n; ++j) {
-        const float p = std::exp(s[j] - running_max);
-        denom += p;
-        kt->axpy_f32(p, vals + j * hd, o, hd);
-      }
+    const int seq = batch.seq_ids[static_cast<size_t>(t0)];
+    int64_t n_keys[kTile];
+    for (int i = 0; i < nq; ++i) n_keys[i] = cache_index[static_cast<size_t>(t0 + i)] + 1;
+    const float* qh = q.data() + t0 * q_width + h * q_stride;
+    float* o = attn.data() + (t0 * cfg.n_head + h) * hd;
+    float* s = scratch.data() + static_cast<size_t>(thread * kTile * bt);
+    float running_max[kTile], denom[kTile];
+    for (int i = 0; i < nq; ++i) {
+      std::fill(o + i * o_stride, o + i * o_stride + hd, 0.0f);
+      running_max[i] = -std::numeric_limits<float>::infinity();
+      denom[i] = 0.0f;
     }
-    kt->scale_f32(o, 1.0f / denom, hd);
-    if (cfg.gated) {
-      const float* gate = qh + hd;
-      for (int i = 0; i < hd; ++i) o[i] *= sigmoid(gate[i]);
+    const int64_t keys_max = n_keys[nq - 1];
+    for (int64_t b = 0; b * bt < keys_max; ++b) {
+      const int n = static_cast<int>(std::min<int64_t>(bt, keys_max - b * bt));
+      kt->attn_scores(qh, q_width, nq, kv.key_block(cache_layer, seq, b, g), n, hd, s);
+      for (int i = 0; i < nq; ++i) {
+        float* si = s + i * n;
+        const int valid = static_cast<int>(std::clamp<int64_t>(n_keys[i] - b * bt, 0, n));
+        float block_max = -std::numeric_limits<float>::infinity();
+        for (int j = 0; j < valid; ++j) {
+          si[j] *= scale;
+          block_max = std::max(block_max, si[j]);
+        }
+        if (block_max > running_max[i]) {
+          const float correction = std::exp(running_max[i] - block_max);
+          kt->scale_f32(o + i * o_stride, correction, hd);
+          denom[i] *= correction;
+          running_max[i] = block_max;
+        }
+        for (int j = 0; j < valid; ++j) {
+          si[j] = std::exp(si[j] - running_max[i]);
+          denom[i] += si[j];
+        }
+        std::fill(si + valid, si + n, 0.0f);
+      }
+      kt->attn_accumulate(s, nq, n, kv.value_block(cache_layer, seq, b, g), hd, o, o_stride);
+    }
+    for (int i = 0; i < nq; ++i) {
+      float* oi = o + i * o_stride;
+      kt->scale_f32(oi, 1.0f / denom[i], hd);
+      if (cfg.gated) {
+        const float* gate = qh + i * q_width + hd;
+        for (int d = 0; d < hd; ++d) oi[d] *= sigmoid(gate[d]);
+      }
     }
   });
   ctx.trace("attn_heads", layer, attn.data(), n_tok, static_cast<int64_t>(cfg.n_head) * hd);

@@ -329,6 +329,71 @@ TEST(Kernels, VectorHelpersMatchScalar) {
   }
 }
 
+// Attention tiles against double-precision sums, every ISA; and a query's scores and sums are
+// bit-identical whether it comes alone or in a tile, and whatever number of keys follows it.
+TEST(Kernels, AttentionTilesMatchScalarAndDoNotDependOnTheTile) {
+  std::vector<Isa> isas = available_simd();
+  isas.insert(isas.begin(), Isa::Scalar);
+  for (int64_t dim : {1, 7, 16, 64, 100, 128, 129}) {
+    for (int n : {1, 3, 4, 5, 17, 32}) {
+      const int nq = kAttnTile;
+      const int64_t q_stride = dim + 3;
+      const auto q = random_floats(static_cast<size_t>(nq * q_stride), static_cast<uint32_t>(dim * 7 + n));
+      const auto keys = random_floats(static_cast<size_t>(n * dim), static_cast<uint32_t>(dim + n));
+      const auto vals = random_floats(static_cast<size_t>(n * dim), static_cast<uint32_t>(dim * 3 + n));
+      const auto p = random_floats(static_cast<size_t>(nq * n), static_cast<uint32_t>(n * 11));
+      const auto out0 = random_floats(static_cast<size_t>(nq * q_stride), static_cast<uint32_t>(dim * 5));
+      for (Isa isa : isas) {
+        const KernelTable& kt = *kernel_table_for(isa);
+        std::vector<float> scores(static_cast<size_t>(nq * n));
+        kt.attn_scores(q.data(), q_stride, nq, keys.data(), n, dim, scores.data());
+        std::vector<float> out(out0);
+        kt.attn_accumulate(p.data(), nq, n, vals.data(), dim, out.data(), q_stride);
+        for (int i = 0; i < nq; ++i) {
+          for (int j = 0; j < n; ++j) {
+            double dot = 0, mag = 0;
+            for (int64_t d = 0; d < dim; ++d) {
+              dot += static_cast<double>(q[static_cast<size_t>(i * q_stride + d)]) * keys[static_cast<size_t>(j * dim + d)];
+              mag += std::fabs(static_cast<double>(q[static_cast<size_t>(i * q_stride + d)]) * keys[static_cast<size_t>(j * dim + d)]);
+            }
+            ASSERT_NEAR(scores[static_cast<size_t>(i * n + j)], dot, 2 * dim * FLT_EPSILON * mag + 1e-30) << isa_name(isa) << " dim " << dim;
+          }
+          for (int64_t d = 0; d < dim; ++d) {
+            double sum = out0[static_cast<size_t>(i * q_stride + d)], mag = std::fabs(sum);
+            for (int j = 0; j < n; ++j) {
+              sum += static_cast<double>(p[static_cast<size_t>(i * n + j)]) * vals[static_cast<size_t>(j * dim + d)];
+              mag += std::fabs(static_cast<double>(p[static_cast<size_t>(i * n + j)]) * vals[static_cast<size_t>(j * dim + d)]);
+            }
+            ASSERT_NEAR(out[static_cast<size_t>(i * q_stride + d)], sum, 2 * n * FLT_EPSILON * mag + 1e-30) << isa_name(isa);
+          }
+          for (int64_t d = dim; d < q_stride; ++d) ASSERT_EQ(out[static_cast<size_t>(i * q_stride + d)], out0[static_cast<size_t>(i * q_stride + d)]);
+        }
+        // Query i alone, over the first n_alone keys (its own causal prefix): the same bits.
+        for (int i = 0; i < nq; ++i) {
+          const int n_alone = 1 + (n - 1) * i / nq;
+          std::vector<float> alone(static_cast<size_t>(n_alone));
+          kt.attn_scores(q.data() + i * q_stride, q_stride, 1, keys.data(), n_alone, dim, alone.data());
+          for (int j = 0; j < n_alone; ++j) ASSERT_EQ(alone[static_cast<size_t>(j)], scores[static_cast<size_t>(i * n + j)]) << isa_name(isa);
+          // Its sums with the keys past n_alone given p = 0 (as the masked ones are) equal the sums over n_alone.
+          std::vector<float> p_masked(p.begin() + i * n, p.begin() + (i + 1) * n);
+          std::fill(p_masked.begin() + n_alone, p_masked.end(), 0.0f);
+          std::vector<float> one(out0.begin() + i * q_stride, out0.begin() + (i + 1) * q_stride), masked(one);
+          kt.attn_accumulate(p_masked.data(), 1, n_alone, vals.data(), dim, one.data(), q_stride);
+          kt.attn_accumulate(p_masked.data(), 1, n, vals.data(), dim, masked.data(), q_stride);
+          std::vector<float> tile(out0);
+          std::vector<float> p_tile(p);
+          std::copy(p_masked.begin(), p_masked.end(), p_tile.begin() + i * n);
+          kt.attn_accumulate(p_tile.data(), nq, n, vals.data(), dim, tile.data(), q_stride);
+          for (int64_t d = 0; d < dim; ++d) {
+            ASSERT_EQ(one[static_cast<size_t>(d)], masked[static_cast<size_t>(d)]) << isa_name(isa);
+            ASSERT_EQ(one[static_cast<size_t>(d)], tile[static_cast<size_t>(i * q_stride + d)]) << isa_name(isa);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Kernels, DispatchPicksASupportedTable) {
   const KernelTable& t = kernel_table();
   EXPECT_NE(kernel_table_for(t.isa), nullptr);

@@ -168,6 +168,20 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= alpha;
 }
 
+void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+  for (int i = 0; i < nq; ++i) {
+    for (int j = 0; j < n; ++j) scores[i * n + j] = dot_f32(q + i * q_stride, keys + j * dim, dim);
+  }
+}
+
+void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+  for (int i = 0; i < nq; ++i) {
+    for (int j = 0; j < n; ++j) {
+      for (int64_t d = 0; d < dim; ++d) out[i * out_stride + d] = std::fma(p[i * n + j], vals[j * dim + d], out[i * out_stride + d]);
+    }
+  }
+}
+
 uint64_t stream_read(const std::byte* p, size_t n) {
   uint64_t sum = 0;
   for (size_t i = 0; i + 8 <= n; i += 8) {
@@ -202,6 +216,8 @@ const KernelTable& scalar_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      attn_scores,
+      attn_accumulate,
       stream_read,
   };
   return table;

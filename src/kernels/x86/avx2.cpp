@@ -409,6 +409,33 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (; i < n; ++i) y[i] *= alpha;
 }
 
+void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+  for (int j = 0; j < n; ++j) {
+    for (int i = 0; i < nq; ++i) scores[i * n + j] = dot_f32(q + i * q_stride, keys + j * dim, dim);
+  }
+}
+
+// Per output chunk of 8 floats, all queries' accumulators stay in registers across the n values.
+void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+  int64_t d = 0;
+  for (; d + 8 <= dim; d += 8) {
+    __m256 acc[kAttnTile];
+    for (int i = 0; i < nq; ++i) acc[i] = _mm256_loadu_ps(out + i * out_stride + d);
+    for (int j = 0; j < n; ++j) {
+      const __m256 v = _mm256_loadu_ps(vals + j * dim + d);
+      for (int i = 0; i < nq; ++i) acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(p[i * n + j]), v, acc[i]);
+    }
+    for (int i = 0; i < nq; ++i) _mm256_storeu_ps(out + i * out_stride + d, acc[i]);
+  }
+  for (; d < dim; ++d) {
+    for (int i = 0; i < nq; ++i) {
+      float o = out[i * out_stride + d];
+      for (int j = 0; j < n; ++j) o = std::fma(p[i * n + j], vals[j * dim + d], o);
+      out[i * out_stride + d] = o;
+    }
+  }
+}
+
 uint64_t stream_read(const std::byte* p, size_t n) {
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 128 <= n; i += 128) {
@@ -442,6 +469,8 @@ const KernelTable& avx2_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      attn_scores,
+      attn_accumulate,
       stream_read,
   };
   return table;

@@ -451,6 +451,94 @@ void scale_f32(float* y, float alpha, int64_t n) {
   }
 }
 
+// Four vectors into one whose 128-bit lane k holds [a, b, c, d]'s sums of their lane k's four floats.
+inline __m512 fold4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+  const __m512d abd = _mm512_castps_pd(ab), cdd = _mm512_castps_pd(cd);
+  return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(abd, cdd)), _mm512_castpd_ps(_mm512_unpackhi_pd(abd, cdd)));
+}
+
+// Keys go four at a time (missing ones read as zeros), each loaded once for all the tile's queries;
+// a (query, key) dot keeps one accumulator over 16-float steps (the masked tail last), and the four
+// keys' accumulators are summed together by one in-lane fold: the same tree for every key, whatever
+// nq, n or its place in the group.
+void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+  const __mmask16 tail = tail_mask(dim % 16);
+  const int64_t body = dim - dim % 16;
+  for (int j0 = 0; j0 < n; j0 += 4) {
+    const int nk = n - j0 < 4 ? n - j0 : 4;
+    const float* k[4];
+    __mmask16 live[4];
+    for (int c = 0; c < 4; ++c) {
+      k[c] = keys + (j0 + (c < nk ? c : 0)) * dim;
+      live[c] = c < nk ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>(0);
+    }
+    __m512 acc[kAttnTile][4];
+    for (int i = 0; i < nq; ++i) {
+      for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_setzero_ps();
+    }
+    for (int64_t d = 0; d < body; d += 16) {
+      __m512 kv[4];
+      for (int c = 0; c < 4; ++c) kv[c] = _mm512_maskz_loadu_ps(live[c], k[c] + d);
+      for (int i = 0; i < nq; ++i) {
+        const __m512 qv = _mm512_loadu_ps(q + i * q_stride + d);
+        for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_fmadd_ps(qv, kv[c], acc[i][c]);
+      }
+    }
+    if (body < dim) {
+      __m512 kv[4];
+      for (int c = 0; c < 4; ++c) kv[c] = _mm512_maskz_loadu_ps(static_cast<__mmask16>(live[c] & tail), k[c] + body);
+      for (int i = 0; i < nq; ++i) {
+        const __m512 qv = _mm512_maskz_loadu_ps(tail, q + i * q_stride + body);
+        for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_fmadd_ps(qv, kv[c], acc[i][c]);
+      }
+    }
+    for (int i = 0; i < nq; ++i) {
+      __m512 v = fold4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+      v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+      v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+      _mm_mask_storeu_ps(scores + i * n + j0, static_cast<__mmask8>((1u << nk) - 1u), _mm512_castps512_ps128(v));
+    }
+  }
+}
+
+// Per output chunk of 64 floats (16 for the rest, masked at the end), all queries' accumulators stay
+// in registers across the n values.
+void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+  int64_t d = 0;
+  for (; d + 64 <= dim; d += 64) {
+    __m512 acc[kAttnTile][4];
+    for (int i = 0; i < nq; ++i) {
+      for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_loadu_ps(out + i * out_stride + d + 16 * c);
+    }
+    for (int j = 0; j < n; ++j) {
+      const float* v = vals + j * dim + d;
+      const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16), v2 = _mm512_loadu_ps(v + 32), v3 = _mm512_loadu_ps(v + 48);
+      for (int i = 0; i < nq; ++i) {
+        const __m512 pij = _mm512_set1_ps(p[i * n + j]);
+        acc[i][0] = _mm512_fmadd_ps(pij, v0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(pij, v1, acc[i][1]);
+        acc[i][2] = _mm512_fmadd_ps(pij, v2, acc[i][2]);
+        acc[i][3] = _mm512_fmadd_ps(pij, v3, acc[i][3]);
+      }
+    }
+    for (int i = 0; i < nq; ++i) {
+      for (int c = 0; c < 4; ++c) _mm512_storeu_ps(out + i * out_stride + d + 16 * c, acc[i][c]);
+    }
+  }
+  for (; d < dim; d += 16) {
+    const __mmask16 m = tail_mask(dim - d < 16 ? dim - d : 16);
+    __m512 acc[kAttnTile];
+    for (int i = 0; i < nq; ++i) acc[i] = _mm512_maskz_loadu_ps(m, out + i * out_stride + d);
+    for (int j = 0; j < n; ++j) {
+      const __m512 v = _mm512_maskz_loadu_ps(m, vals + j * dim + d);
+      for (int i = 0; i < nq; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(p[i * n + j]), v, acc[i]);
+    }
+    for (int i = 0; i < nq; ++i) _mm512_mask_storeu_ps(out + i * out_stride + d, m, acc[i]);
+  }
+}
+
 uint64_t stream_read(const std::byte* p, size_t n) {
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 256 <= n; i += 256) {
@@ -484,6 +572,8 @@ const KernelTable& avx512_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      attn_scores,
+      attn_accumulate,
       stream_read,
   };
   return table;
