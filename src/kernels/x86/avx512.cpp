@@ -172,7 +172,20 @@ void micro_q8_0(const MatmulArgs& a, int64_t r, int t) {
 }
 
 
-template <template <int, int> class Micro>
+// Micro<R, T> for the T remaining tokens (tn <= TMax).
+template <template <int, int> class Micro, int R, int TMax>
+inline void run_tokens(const MatmulArgs& a, int64_t r, int t, int tn) {
+  if constexpr (TMax > 1) {
+    if (tn < TMax) {
+      run_tokens<Micro, R, TMax - 1>(a, r, t, tn);
+      return;
+    }
+  }
+  Micro<R, TMax>::run(a, r, t);
+}
+
+// Batches: blocks of 16 rows, each swept over the tokens in tiles of RN rows x TN tokens.
+template <template <int, int> class Micro, int RN = 4, int TN = 4>
 void tiled(const MatmulArgs& a) {
   if (a.n_tok == 1) {
     // Decode: one row after another, a single sequential stream (measured, Q4_K_M 0.6B: four rows
@@ -183,25 +196,11 @@ void tiled(const MatmulArgs& a) {
   constexpr int64_t kRowBlock = 16;
   for (int64_t rb = a.r0; rb < a.r1; rb += kRowBlock) {
     const int64_t re = rb + kRowBlock < a.r1 ? rb + kRowBlock : a.r1;
-    for (int t = 0; t < a.n_tok; t += 4) {
-      const int tn = a.n_tok - t < 4 ? a.n_tok - t : 4;
+    for (int t = 0; t < a.n_tok; t += TN) {
+      const int tn = a.n_tok - t < TN ? a.n_tok - t : TN;
       int64_t r = rb;
-      for (; r + 4 <= re; r += 4) {
-        switch (tn) {
-          case 4: Micro<4, 4>::run(a, r, t); break;
-          case 3: Micro<4, 3>::run(a, r, t); break;
-          case 2: Micro<4, 2>::run(a, r, t); break;
-          default: Micro<4, 1>::run(a, r, t); break;
-        }
-      }
-      for (; r < re; ++r) {
-        switch (tn) {
-          case 4: Micro<1, 4>::run(a, r, t); break;
-          case 3: Micro<1, 3>::run(a, r, t); break;
-          case 2: Micro<1, 2>::run(a, r, t); break;
-          default: Micro<1, 1>::run(a, r, t); break;
-        }
-      }
+      for (; r + RN <= re; r += RN) run_tokens<Micro, RN, TN>(a, r, t, tn);
+      for (; r < re; ++r) run_tokens<Micro, 1, TN>(a, r, t, tn);
     }
   }
 }
@@ -385,19 +384,26 @@ void quantize_q8k_act(const float* x, BlockQ8K* out, int64_t k) {
   }
 }
 
+// Batch tile shapes (rows x tokens), measured on the 0.6B shape's pp512: the K-quants unpack a
+// super-block once per row and tile, so they want many tokens (1x8: Q4_K_M 175-192 t/s; 4x4 147;
+// 2x8 153-156; 1x12 165-175; 1x16 170-178); the float types want rows and tokens (F16 4x4: 142-152,
+// 4x6: 137-147, 2x8: 87-92).
+constexpr int K_RN = 1, K_TN = 8;
+constexpr int F_RN = 4, F_TN = 4;
+
 template <class L>
 void matmul_float(const MatmulArgs& a) {
   if (a.n_tok == 1) gemv_float<L>(a);
-  else tiled<FloatMicro<L>::template M>(a);
+  else tiled<FloatMicro<L>::template M, F_RN, F_TN>(a);
 }
 
 void matmul_f32(const MatmulArgs& a) { matmul_float<LoadF32>(a); }
 void matmul_f16(const MatmulArgs& a) { matmul_float<LoadF16>(a); }
 void matmul_bf16(const MatmulArgs& a) { matmul_float<LoadBF16>(a); }
 void matmul_q8_0(const MatmulArgs& a) { tiled<Q8Micro>(a); }
-void matmul_q4_k(const MatmulArgs& a) { tiled<KMicro<BlockQ4_K, unpack_q4_k>::template M>(a); }
-void matmul_q5_k(const MatmulArgs& a) { tiled<KMicro<BlockQ5_K, unpack_q5_k>::template M>(a); }
-void matmul_q6_k(const MatmulArgs& a) { tiled<KMicro<BlockQ6_K, unpack_q6_k>::template M>(a); }
+void matmul_q4_k(const MatmulArgs& a) { tiled<KMicro<BlockQ4_K, unpack_q4_k>::template M, K_RN, K_TN>(a); }
+void matmul_q5_k(const MatmulArgs& a) { tiled<KMicro<BlockQ5_K, unpack_q5_k>::template M, K_RN, K_TN>(a); }
+void matmul_q6_k(const MatmulArgs& a) { tiled<KMicro<BlockQ6_K, unpack_q6_k>::template M, K_RN, K_TN>(a); }
 
 // Bit-identical to the scalar version (same max, division, multiply; round half to even).
 void quantize_q8_act(const float* x, BlockQ8Act* out, int64_t k) {
