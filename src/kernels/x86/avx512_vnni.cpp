@@ -31,7 +31,7 @@ static_assert(sizeof(BlockQ8_0) == 34);
 
 constexpr int kLanes = 16;
 // Software prefetch distance of the in-place reads (as the AVX-512 quantized kernels, measured there).
-constexpr size_t kPrefetchAhead = 8192;
+constexpr size_t kPrefetchAhead = 4096;
 
 const int32_t* block_offsets(const std::byte* act_row, int64_t nb) {
   return reinterpret_cast<const int32_t*>(act_row + static_cast<size_t>(nb) * sizeof(BlockQ8Act));
