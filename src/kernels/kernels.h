@@ -45,7 +45,9 @@ struct BlockQ8K {
 };
 static_assert(sizeof(BlockQ8K) == 292);
 
-inline constexpr int kAttnTile = 4;
+// Queries per attention tile: each key and value block is read from the cache once per tile (and
+// then from L1 for the tile's other queries).
+inline constexpr int kAttnTile = 16;
 
 // Bytes of one activation row of `k` values in `format`.
 size_t act_row_bytes(ActFormat format, int64_t k);

@@ -86,9 +86,12 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
   const int n_threads = ctx.pool->size();
   std::vector<float> scratch(static_cast<size_t>(n_threads * kTile * bt));
   const int64_t o_stride = static_cast<int64_t>(cfg.n_head) * hd;
+  // The last tiles of a prompt see the most keys: they go first, so no thread is left with one
+  // long task at the end.
   ctx.pool->run(n_tiles * cfg.n_head, [&](int64_t task, int thread) {
-    const int64_t t0 = tiles[static_cast<size_t>(task / cfg.n_head)];
-    const int nq = static_cast<int>(tiles[static_cast<size_t>(task / cfg.n_head) + 1] - t0);
+    const size_t tile = static_cast<size_t>(n_tiles - 1 - task / cfg.n_head);
+    const int64_t t0 = tiles[tile];
+    const int nq = static_cast<int>(tiles[tile + 1] - t0);
     const int h = static_cast<int>(task % cfg.n_head);
     const int g = h / group;
     const int seq = batch.seq_ids[static_cast<size_t>(t0)];

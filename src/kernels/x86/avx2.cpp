@@ -409,17 +409,20 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (; i < n; ++i) y[i] *= alpha;
 }
 
-void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+// Queries whose accumulators share the registers in the attention kernels.
+constexpr int kAttnGroup = 4;
+
+void attn_scores_group(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
   for (int j = 0; j < n; ++j) {
     for (int i = 0; i < nq; ++i) scores[i * n + j] = dot_f32(q + i * q_stride, keys + j * dim, dim);
   }
 }
 
 // Per output chunk of 8 floats, all queries' accumulators stay in registers across the n values.
-void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+void attn_accumulate_group(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
   int64_t d = 0;
   for (; d + 8 <= dim; d += 8) {
-    __m256 acc[kAttnTile];
+    __m256 acc[kAttnGroup];
     for (int i = 0; i < nq; ++i) acc[i] = _mm256_loadu_ps(out + i * out_stride + d);
     for (int j = 0; j < n; ++j) {
       const __m256 v = _mm256_loadu_ps(vals + j * dim + d);
@@ -433,6 +436,19 @@ void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t d
       for (int j = 0; j < n; ++j) o = std::fma(p[i * n + j], vals[j * dim + d], o);
       out[i * out_stride + d] = o;
     }
+  }
+}
+
+// A tile in register groups of kAttnGroup queries; the block of keys or values stays in L1 between
+// the groups.
+void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+  for (int i = 0; i < nq; i += kAttnGroup) {
+    attn_scores_group(q + i * q_stride, q_stride, nq - i < kAttnGroup ? nq - i : kAttnGroup, keys, n, dim, scores + i * n);
+  }
+}
+void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+  for (int i = 0; i < nq; i += kAttnGroup) {
+    attn_accumulate_group(p + i * n, nq - i < kAttnGroup ? nq - i : kAttnGroup, n, vals, dim, out + i * out_stride, out_stride);
   }
 }
 

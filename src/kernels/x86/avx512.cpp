@@ -458,6 +458,9 @@ void scale_f32(float* y, float alpha, int64_t n) {
   }
 }
 
+// Queries whose accumulators share the registers in the attention kernels.
+constexpr int kAttnGroup = 4;
+
 // Four vectors into one whose 128-bit lane k holds [a, b, c, d]'s sums of their lane k's four floats.
 inline __m512 fold4(__m512 a, __m512 b, __m512 c, __m512 d) {
   const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
@@ -470,7 +473,7 @@ inline __m512 fold4(__m512 a, __m512 b, __m512 c, __m512 d) {
 // a (query, key) dot keeps one accumulator over 16-float steps (the masked tail last), and the four
 // keys' accumulators are summed together by one in-lane fold: the same tree for every key, whatever
 // nq, n or its place in the group.
-void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+void attn_scores_group(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
   const __mmask16 tail = tail_mask(dim % 16);
   const int64_t body = dim - dim % 16;
   for (int j0 = 0; j0 < n; j0 += 4) {
@@ -481,7 +484,7 @@ void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, in
       k[c] = keys + (j0 + (c < nk ? c : 0)) * dim;
       live[c] = c < nk ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>(0);
     }
-    __m512 acc[kAttnTile][4];
+    __m512 acc[kAttnGroup][4];
     for (int i = 0; i < nq; ++i) {
       for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_setzero_ps();
     }
@@ -512,10 +515,10 @@ void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, in
 
 // Per output chunk of 64 floats (16 for the rest, masked at the end), all queries' accumulators stay
 // in registers across the n values.
-void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+void attn_accumulate_group(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
   int64_t d = 0;
   for (; d + 64 <= dim; d += 64) {
-    __m512 acc[kAttnTile][4];
+    __m512 acc[kAttnGroup][4];
     for (int i = 0; i < nq; ++i) {
       for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_loadu_ps(out + i * out_stride + d + 16 * c);
     }
@@ -536,13 +539,26 @@ void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t d
   }
   for (; d < dim; d += 16) {
     const __mmask16 m = tail_mask(dim - d < 16 ? dim - d : 16);
-    __m512 acc[kAttnTile];
+    __m512 acc[kAttnGroup];
     for (int i = 0; i < nq; ++i) acc[i] = _mm512_maskz_loadu_ps(m, out + i * out_stride + d);
     for (int j = 0; j < n; ++j) {
       const __m512 v = _mm512_maskz_loadu_ps(m, vals + j * dim + d);
       for (int i = 0; i < nq; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(p[i * n + j]), v, acc[i]);
     }
     for (int i = 0; i < nq; ++i) _mm512_mask_storeu_ps(out + i * out_stride + d, m, acc[i]);
+  }
+}
+
+// A tile in register groups of kAttnGroup queries; the block of keys or values stays in L1 between
+// the groups.
+void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+  for (int i = 0; i < nq; i += kAttnGroup) {
+    attn_scores_group(q + i * q_stride, q_stride, nq - i < kAttnGroup ? nq - i : kAttnGroup, keys, n, dim, scores + i * n);
+  }
+}
+void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+  for (int i = 0; i < nq; i += kAttnGroup) {
+    attn_accumulate_group(p + i * n, nq - i < kAttnGroup ? nq - i : kAttnGroup, n, vals, dim, out + i * out_stride, out_stride);
   }
 }
 
