@@ -100,6 +100,15 @@ struct KernelTable {
 // one token or many, so results do not depend on the batch. Defined in dequant_matmul.cpp.
 void matmul_dequantized(const MatmulArgs& a, DType t, float (*dot)(const float*, const float*, int64_t));
 
+// An attention tile as register groups of `group` queries, each handed to `fn` (an ISA's kernel for
+// up to `group` queries); the block of keys or values stays in L1 between the groups.
+using AttnScoresFn = void (*)(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores);
+using AttnAccumulateFn = void (*)(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride);
+void attn_scores_in_groups(AttnScoresFn fn, int group, const float* q, int64_t q_stride, int nq, const float* keys, int n,
+                           int64_t dim, float* scores);
+void attn_accumulate_in_groups(AttnAccumulateFn fn, int group, const float* p, int nq, int n, const float* vals, int64_t dim,
+                               float* out, int64_t out_stride);
+
 // The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512 when supported).
 const KernelTable& kernel_table();
 // A specific level, or nullptr when this CPU cannot run it (tests compare every level to Scalar).

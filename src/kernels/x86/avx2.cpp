@@ -439,17 +439,11 @@ void attn_accumulate_group(const float* p, int nq, int n, const float* vals, int
   }
 }
 
-// A tile in register groups of kAttnGroup queries; the block of keys or values stays in L1 between
-// the groups.
 void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
-  for (int i = 0; i < nq; i += kAttnGroup) {
-    attn_scores_group(q + i * q_stride, q_stride, nq - i < kAttnGroup ? nq - i : kAttnGroup, keys, n, dim, scores + i * n);
-  }
+  attn_scores_in_groups(attn_scores_group, kAttnGroup, q, q_stride, nq, keys, n, dim, scores);
 }
 void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
-  for (int i = 0; i < nq; i += kAttnGroup) {
-    attn_accumulate_group(p + i * n, nq - i < kAttnGroup ? nq - i : kAttnGroup, n, vals, dim, out + i * out_stride, out_stride);
-  }
+  attn_accumulate_in_groups(attn_accumulate_group, kAttnGroup, p, nq, n, vals, dim, out, out_stride);
 }
 
 uint64_t stream_read(const std::byte* p, size_t n) {
