@@ -109,7 +109,7 @@ void attn_scores_in_groups(AttnScoresFn fn, int group, const float* q, int64_t q
 void attn_accumulate_in_groups(AttnAccumulateFn fn, int group, const float* p, int nq, int n, const float* vals, int64_t dim,
                                float* out, int64_t out_stride);
 
-// The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512 when supported).
+// The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512|avx512-vnni when supported).
 const KernelTable& kernel_table();
 // A specific level, or nullptr when this CPU cannot run it (tests compare every level to Scalar).
 const KernelTable* kernel_table_for(Isa isa);
