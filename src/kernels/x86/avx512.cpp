@@ -438,16 +438,6 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
-  const __m512 av = _mm512_set1_ps(alpha);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-  if (i < n) {
-    const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
-  }
-}
-
 void scale_f32(float* y, float alpha, int64_t n) {
   const __m512 av = _mm512_set1_ps(alpha);
   int64_t i = 0;
@@ -587,7 +577,6 @@ const KernelTable& avx512_kernels() {
       quantize_q8_act,
       quantize_q8k_act,
       dot_f32,
-      axpy_f32,
       scale_f32,
       attn_scores,
       attn_accumulate,
