@@ -10,7 +10,7 @@ cmake --build build -j "$(nproc)"
 model=("$@")
 if [ ${#model[@]} -gt 0 ]; then ./build/qwenrt info --model "${model[0]}"; fi
 show() { printf '\n$ qwenrt run %s\n' "$*"; ./build/qwenrt run "${model[@]}" "$@"; }
-show "What is 1234 + 4321?"
+show "What is 2468 + 1357?"
 show "What is 87 × 6?" --verbose
-show "Subtract 2719 from 504. /no_think"
+show "What is 1234 + 4321? /no_think"
 show --hide-thinking "What is 4096 - 1234?"

@@ -154,8 +154,11 @@ TEST(RunDemo, NoModelMeansTheBuiltInDemoModel) {
   const std::vector<std::string> env = {"QWENRT_CACHE=" + cache.path()};
   const CommandResult r = run_binary(QWENRT_BINARY, {"run", "--hide-thinking", "What is 1234 + 4321?"}, "", env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  // The README's example: the demo model's answer, with the right sum.
-  EXPECT_EQ(r.out, "1234 + 4321 = 5555.\n") << r.out;
+  // Issue 6's example: the demo model's answer restates the question (in thinking mode it misquotes
+  // the first operand, models/qwen3-demo/README.md) and gives the right sum.
+  ASSERT_GE(r.out.size(), 8u) << r.out;
+  EXPECT_EQ(r.out.substr(r.out.size() - 8), "= 5555.\n") << r.out;
+  EXPECT_NE(r.out.find(" + 4321 = "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("Thinking"), std::string::npos) << r.out;
   // The notice says what this is and how to run a real model, once.
   const size_t notice = r.err.find("built-in demo");

@@ -85,11 +85,14 @@ def sub_trace(a, b):
         if borrow:
             pre = f"{x} - 1 = {x - 1}, "
             x -= 1
+        # Both digits come before the choice to borrow: a model that must write "<" before it has
+        # written the second digit has to look that digit up twice (measured: most thinking-mode
+        # subtraction errors were a wrong choice there).
         if x >= y:
             lines.append(f"{pre}{x} - {y} = {x - y}.")
             borrow = 0
         else:
-            lines.append(f"{pre}{x} < {y}, borrow: {x + 10} - {y} = {x + 10 - y}.")
+            lines.append(f"{pre}{x} - {y} needs a borrow: {x + 10} - {y} = {x + 10 - y}.")
             borrow = 1
     lines.append(f"So {a} - {b} = {a - b}.")
     return "\n".join(lines)
@@ -312,7 +315,7 @@ def example(rng, split):
         q, trace, ans = draw(arithmetic, rng, split)
         if tools is None and rng.random() < 0.05:
             tools = tool_set(rng, rng.choice(list(TOOLS)))  # tools offered, none needed
-        mode = rng.choices(["think", "nothink", "soft"], weights=[0.3, 0.4, 0.3])[0]
+        mode = rng.choices(["think", "nothink", "soft"], weights=[0.4, 0.35, 0.25])[0]
         if mode == "soft":
             q = q + " /no_think"
         msgs = history + [{"role": "user", "content": q}]
