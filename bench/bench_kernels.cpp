@@ -106,9 +106,9 @@ BENCHMARK(BM_LinearDecodeLarge)
     ->UseRealTime();
 
 void matmul_args(benchmark::internal::Benchmark* b) {
-  for (int t : {0, 1, 2, 3}) {
+  for (int t : {0, 1, 2, 3, 5, 6, 7}) {  // F32, F16, BF16, Q8_0, Q4_K, Q5_K, Q6_K
     for (int isa : {0, 1, 2, 3}) {
-      for (int n_tok : {1, 16}) b->Args({t, isa, n_tok});
+      for (int n_tok : {1, 16, 64}) b->Args({t, isa, n_tok});
     }
   }
 }

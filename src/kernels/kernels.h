@@ -82,7 +82,8 @@ struct KernelTable {
   // x (k floats) -> k / 256 BlockQ8K: d = max|x| / 127, q = round-half-even(x / d)
   void (*quantize_q8k_act)(const float* x, BlockQ8K* out, int64_t k);
   float (*dot_f32)(const float* a, const float* b, int64_t n);
-  void (*scale_f32)(float* y, float a, int64_t n);  // y *= a
+  void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a * x
+  void (*scale_f32)(float* y, float a, int64_t n);                 // y *= a
   // Attention of a tile of nq <= kAttnTile queries (rows q_stride floats apart) against n keys and
   // values (rows of `dim` floats): scores[i * n + j] = q_i . k_j, and
   // out_i += sum over j, in order, of p[i * n + j] * v_j (one fused multiply-add per element and j).
@@ -120,5 +121,8 @@ const KernelTable& avx512_kernels();
 const KernelTable& avx512_vnni_kernels();
 // The VNNI level's own kernels (x86/avx512_vnni.cpp); its table takes the rest from AVX-512.
 void matmul_q8_0_avx512_vnni(const MatmulArgs& a);
+void matmul_q4_k_avx512_vnni(const MatmulArgs& a);
+void matmul_q5_k_avx512_vnni(const MatmulArgs& a);
+void matmul_q6_k_avx512_vnni(const MatmulArgs& a);
 
 }  // namespace qwenrt::kernels

@@ -1,5 +1,6 @@
 #include "model/attention.h"
 
+#include "base/scratch.h"
 #include "model/ops.h"
 
 #include <algorithm>
@@ -30,9 +31,9 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
   const int hd = cfg.head_dim;
   const int q_width = cfg.n_head * hd * (cfg.gated ? 2 : 1);
   const int kv_width = cfg.n_head_kv * hd;
-  std::vector<float> q(static_cast<size_t>(n_tok * q_width));
-  std::vector<float> k(static_cast<size_t>(n_tok * kv_width));
-  std::vector<float> v(static_cast<size_t>(n_tok * kv_width));
+  Scratch<float> q(static_cast<size_t>(n_tok * q_width));
+  Scratch<float> k(static_cast<size_t>(n_tok * kv_width));
+  Scratch<float> v(static_cast<size_t>(n_tok * kv_width));
   linear(ctx, w.wq, x, n_tok, q.data());
   linear(ctx, w.wk, x, n_tok, k.data());
   linear(ctx, w.wv, x, n_tok, v.data());
@@ -65,7 +66,7 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
   // tokens of one sequence (a prompt) go in tiles of up to kAttnTile queries that share each key
   // and value load; a query's keys past its own position are masked (p = 0, which leaves its sums
   // unchanged), so every query computes exactly what it would alone.
-  std::vector<float> attn(static_cast<size_t>(n_tok * cfg.n_head * hd));
+  Scratch<float> attn(static_cast<size_t>(n_tok * cfg.n_head * hd));  // each tile clears its rows
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int group = cfg.n_head / cfg.n_head_kv;
   const int bt = kv.block_tokens();
@@ -84,7 +85,7 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
   const int64_t n_tiles = static_cast<int64_t>(tiles.size());
   tiles.push_back(n_tok);
   const int n_threads = ctx.pool->size();
-  std::vector<float> scratch(static_cast<size_t>(n_threads * kTile * bt));
+  Scratch<float> scratch(static_cast<size_t>(n_threads * kTile * bt));
   const int64_t o_stride = static_cast<int64_t>(cfg.n_head) * hd;
   // The last tiles of a prompt see the most keys: they go first, so no thread is left with one
   // long task at the end.

@@ -1,6 +1,7 @@
 #include "model/decoder.h"
 
 #include "base/error.h"
+#include "base/scratch.h"
 #include "model/ops.h"
 
 namespace qwenrt {
@@ -28,7 +29,7 @@ void run_decoder(const ExecContext& ctx, const DecoderConfig& cfg, const std::ve
                  const Batch& batch, const std::vector<int64_t>& slots, const RopeTable& rope, KvCache& kv,
                  RecurrentState* recurrent, float* x, int trace_offset) {
   const int64_t T = batch.size(), H = cfg.n_embd;
-  std::vector<float> cur(static_cast<size_t>(T * H)), branch(static_cast<size_t>(T * H));
+  Scratch<float> cur(static_cast<size_t>(T * H)), branch(static_cast<size_t>(T * H));
   for (size_t i = 0; i < layers.size(); ++i) {
     const DecoderLayer& L = layers[i];
     const int il = static_cast<int>(i) + trace_offset;

@@ -22,16 +22,6 @@ void l2_normalize(float* x, int64_t n, float scale) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
-float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-void axpy(float alpha, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
-}
-
 }  // namespace
 
 GdnConfig read_gdn_config(const ConfigReader& cfg, float norm_eps) {
@@ -134,25 +124,25 @@ GdnWeights bind_gated_delta_net(WeightBinder& b, int il, const GdnConfig& c, int
   return w;
 }
 
-void delta_rule_recurrent(int64_t n, int64_t dk, int64_t dv, const float* q, const float* k, const float* v,
-                          const float* beta, const float* g, float* S, float* o) {
+void delta_rule_recurrent(const kernels::KernelTable& kt, int64_t n, int64_t dk, int64_t dv, const float* q, const float* k,
+                          const float* v, const float* beta, const float* g, float* S, float* o) {
   std::vector<float> m(static_cast<size_t>(dv));
   for (int64_t t = 0; t < n; ++t) {
     const float decay = std::exp(g[t]);
-    const float* kt = k + t * dk;
+    const float* k_t = k + t * dk;
     std::fill(m.begin(), m.end(), 0.0f);
     for (int64_t i = 0; i < dk; ++i) {  // S <- exp(g) S; m = S^T k
       float* row = S + i * dv;
-      for (int64_t j = 0; j < dv; ++j) row[j] *= decay;
-      axpy(kt[i], row, m.data(), dv);
+      kt.scale_f32(row, decay, dv);
+      kt.axpy_f32(k_t[i], row, m.data(), dv);
     }
     for (int64_t j = 0; j < dv; ++j) m[static_cast<size_t>(j)] = beta[t] * (v[t * dv + j] - m[static_cast<size_t>(j)]);
     float* ot = o + t * dv;
     std::fill(ot, ot + dv, 0.0f);
     for (int64_t i = 0; i < dk; ++i) {  // S <- S + k delta^T; o = S^T q
       float* row = S + i * dv;
-      axpy(kt[i], m.data(), row, dv);
-      axpy(q[t * dk + i], row, ot, dv);
+      kt.axpy_f32(k_t[i], m.data(), row, dv);
+      kt.axpy_f32(q[t * dk + i], row, ot, dv);
     }
   }
 }
@@ -162,15 +152,15 @@ void delta_rule_recurrent(int64_t n, int64_t dk, int64_t dv, const float* q, con
 //   L_im = b_i (k_i . k_m) e^{G_i - G_m};  v'_i = u_i - S^T w_i;
 //   o_i = e^{G_i} S^T q_i + sum_{m<=i} (q_i . k_m) e^{G_i - G_m} v'_m;
 //   S <- e^{G_n} S + sum_m e^{G_n - G_m} k_m v'_m^T.
-void delta_rule_chunked(int64_t n_total, int64_t dk, int64_t dv, int chunk, const float* q, const float* k,
-                        const float* v, const float* beta, const float* g, float* S, float* o) {
+void delta_rule_chunked(const kernels::KernelTable& kt, int64_t n_total, int64_t dk, int64_t dv, int chunk, const float* q,
+                        const float* k, const float* v, const float* beta, const float* g, float* S, float* o) {
   const int64_t C = chunk;
   std::vector<float> G(static_cast<size_t>(C)), KK(static_cast<size_t>(C * C)), U(static_cast<size_t>(C * dv)),
       W(static_cast<size_t>(C * dk));
   for (int64_t c0 = 0; c0 < n_total; c0 += C) {
     const int64_t n = std::min(C, n_total - c0);
     if (n == 1) {  // a lone token takes the recurrence, as it does alone: the same bits either way
-      delta_rule_recurrent(1, dk, dv, q + c0 * dk, k + c0 * dk, v + c0 * dv, beta + c0, g + c0, S, o + c0 * dv);
+      delta_rule_recurrent(kt, 1, dk, dv, q + c0 * dk, k + c0 * dk, v + c0 * dv, beta + c0, g + c0, S, o + c0 * dv);
       continue;
     }
     const float* qc = q + c0 * dk;
@@ -181,7 +171,7 @@ void delta_rule_chunked(int64_t n_total, int64_t dk, int64_t dv, int chunk, cons
     float acc = 0.0f;
     for (int64_t i = 0; i < n; ++i) G[static_cast<size_t>(i)] = acc += g[c0 + i];
     for (int64_t i = 0; i < n; ++i) {
-      for (int64_t m = 0; m < i; ++m) KK[static_cast<size_t>(i * C + m)] = dot(kc + i * dk, kc + m * dk, dk);
+      for (int64_t m = 0; m < i; ++m) KK[static_cast<size_t>(i * C + m)] = kt.dot_f32(kc + i * dk, kc + m * dk, dk);
     }
     for (int64_t i = 0; i < n; ++i) {
       float* u = U.data() + i * dv;
@@ -191,29 +181,29 @@ void delta_rule_chunked(int64_t n_total, int64_t dk, int64_t dv, int chunk, cons
       for (int64_t j = 0; j < dk; ++j) wi[j] = bc[i] * eg * kc[i * dk + j];
       for (int64_t m = 0; m < i; ++m) {
         const float L = bc[i] * KK[static_cast<size_t>(i * C + m)] * std::exp(G[static_cast<size_t>(i)] - G[static_cast<size_t>(m)]);
-        axpy(-L, U.data() + m * dv, u, dv);
-        axpy(-L, W.data() + m * dk, wi, dk);
+        kt.axpy_f32(-L, U.data() + m * dv, u, dv);
+        kt.axpy_f32(-L, W.data() + m * dk, wi, dk);
       }
     }
     for (int64_t i = 0; i < n; ++i) {  // v'_i = u_i - S^T w_i (U becomes V')
-      for (int64_t j = 0; j < dk; ++j) axpy(-W[static_cast<size_t>(i * dk + j)], S + j * dv, U.data() + i * dv, dv);
+      for (int64_t j = 0; j < dk; ++j) kt.axpy_f32(-W[static_cast<size_t>(i * dk + j)], S + j * dv, U.data() + i * dv, dv);
     }
     for (int64_t i = 0; i < n; ++i) {
       float* oi = oc + i * dv;
       const float eg = std::exp(G[static_cast<size_t>(i)]);
       std::fill(oi, oi + dv, 0.0f);
-      for (int64_t j = 0; j < dk; ++j) axpy(eg * qc[i * dk + j], S + j * dv, oi, dv);
+      for (int64_t j = 0; j < dk; ++j) kt.axpy_f32(eg * qc[i * dk + j], S + j * dv, oi, dv);
       for (int64_t m = 0; m <= i; ++m) {
-        const float s = dot(qc + i * dk, kc + m * dk, dk) * std::exp(G[static_cast<size_t>(i)] - G[static_cast<size_t>(m)]);
-        axpy(s, U.data() + m * dv, oi, dv);
+        const float s = kt.dot_f32(qc + i * dk, kc + m * dk, dk) * std::exp(G[static_cast<size_t>(i)] - G[static_cast<size_t>(m)]);
+        kt.axpy_f32(s, U.data() + m * dv, oi, dv);
       }
     }
     const float eg_n = std::exp(G[static_cast<size_t>(n - 1)]);
     for (int64_t j = 0; j < dk; ++j) {
       float* row = S + j * dv;
-      for (int64_t x = 0; x < dv; ++x) row[x] *= eg_n;
+      kt.scale_f32(row, eg_n, dv);
       for (int64_t m = 0; m < n; ++m) {
-        axpy(std::exp(G[static_cast<size_t>(n - 1)] - G[static_cast<size_t>(m)]) * kc[m * dk + j], U.data() + m * dv, row, dv);
+        kt.axpy_f32(std::exp(G[static_cast<size_t>(n - 1)] - G[static_cast<size_t>(m)]) * kc[m * dk + j], U.data() + m * dv, row, dv);
       }
     }
   }
@@ -318,9 +308,9 @@ void gated_delta_net_forward(const ExecContext& ctx, const GdnConfig& c, const G
     }
     float* S = state.ssm(state_layer, seq) + j * dk * dv;
     if (n == 1 || c.chunk <= 0) {
-      delta_rule_recurrent(n, dk, dv, q.data(), k.data(), v.data(), bt.data(), gt.data(), S, ot.data());
+      delta_rule_recurrent(*ctx.kernels, n, dk, dv, q.data(), k.data(), v.data(), bt.data(), gt.data(), S, ot.data());
     } else {
-      delta_rule_chunked(n, dk, dv, c.chunk, q.data(), k.data(), v.data(), bt.data(), gt.data(), S, ot.data());
+      delta_rule_chunked(*ctx.kernels, n, dk, dv, c.chunk, q.data(), k.data(), v.data(), bt.data(), gt.data(), S, ot.data());
     }
     // Gated RMSNorm per head: w * o / rms(o) * silu(z).
     for (int64_t i = 0; i < n; ++i) {

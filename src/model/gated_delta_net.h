@@ -76,10 +76,11 @@ void gated_delta_net_forward(const ExecContext& ctx, const GdnConfig& cfg, const
                              RecurrentState& state, int state_layer, const float* x, float* out, int layer);
 
 // The delta rule for one value head over n tokens, from and back into `S` [d_k][d_v]:
-// q, k [n][d_k] (normalised, q scaled), v [n][d_v], beta and g [n]; o [n][d_v].
-void delta_rule_recurrent(int64_t n, int64_t d_k, int64_t d_v, const float* q, const float* k, const float* v,
-                          const float* beta, const float* g, float* S, float* o);
-void delta_rule_chunked(int64_t n, int64_t d_k, int64_t d_v, int chunk, const float* q, const float* k, const float* v,
-                        const float* beta, const float* g, float* S, float* o);
+// q, k [n][d_k] (normalised, q scaled), v [n][d_v], beta and g [n]; o [n][d_v]. The vector steps
+// (dots, axpys, scaling) run on `kt`'s kernels.
+void delta_rule_recurrent(const kernels::KernelTable& kt, int64_t n, int64_t d_k, int64_t d_v, const float* q, const float* k,
+                          const float* v, const float* beta, const float* g, float* S, float* o);
+void delta_rule_chunked(const kernels::KernelTable& kt, int64_t n, int64_t d_k, int64_t d_v, int chunk, const float* q,
+                        const float* k, const float* v, const float* beta, const float* g, float* S, float* o);
 
 }  // namespace qwenrt

@@ -1,6 +1,7 @@
 #include "model/moe.h"
 
 #include "io/gguf_writer.h"
+#include "base/scratch.h"
 #include "model/ops.h"
 
 #include <algorithm>
@@ -77,33 +78,96 @@ void moe_forward(const ExecContext& ctx, const MoeConfig& cfg, const MoeWeights&
     for (size_t i = 0; i < r.experts.size(); ++i) chosen[static_cast<size_t>(r.experts[i])].emplace_back(t, r.weights[i]);
   }
 
-  std::fill(out, out + n_tok * H, 0.0f);
-  std::vector<float> xe, ye;
+  // The chosen experts' FFNs (and the shared expert's) in grouped passes: every gate and up
+  // product of a group of experts, then every down product. An expert's rows are its tokens' rows
+  // of x, copied, unless it takes all tokens in order (always so in decode): then x itself, so the
+  // products share one quantization of it. Groups bound the scratch on long prompts.
+  constexpr int64_t kGroupRows = 2048;
+  struct Active {
+    int64_t e, n;
+    bool all;  // the tokens are 0..n_tok-1 in order
+  };
+  std::vector<Active> active;
   for (int64_t e = 0; e < E; ++e) {
     const auto& toks = chosen[static_cast<size_t>(e)];
     if (toks.empty()) continue;
     const auto n = static_cast<int64_t>(toks.size());
-    xe.resize(static_cast<size_t>(n * H));
-    for (int64_t i = 0; i < n; ++i) {
-      std::copy(x + toks[static_cast<size_t>(i)].first * H, x + (toks[static_cast<size_t>(i)].first + 1) * H, xe.begin() + i * H);
+    bool all = n == n_tok;
+    for (int64_t i = 0; all && i < n; ++i) all = toks[static_cast<size_t>(i)].first == i;
+    active.push_back({e, n, all});
+  }
+  const int64_t F = cfg.n_ff;
+  const int64_t Fs = w.shared ? w.shared->gate.rows() : 0;
+  Scratch<float> shared_gate_up(static_cast<size_t>(2 * n_tok * Fs)), shared_y(static_cast<size_t>(n_tok * Fs > 0 ? n_tok * H : 0));
+  std::vector<float> shared_gate(static_cast<size_t>(n_tok));
+  std::fill(out, out + n_tok * H, 0.0f);
+  for (size_t g0 = 0; g0 < active.size() || (g0 == 0 && w.shared);) {
+    size_t g1 = g0;
+    int64_t rows = 0, copied = 0;
+    while (g1 < active.size() && (g1 == g0 || rows + active[g1].n <= kGroupRows)) {
+      rows += active[g1].n;
+      if (!active[g1].all) copied += active[g1].n;
+      ++g1;
     }
-    ye.resize(static_cast<size_t>(n * H));
-    const DenseFfnWeights expert{w.experts.gate_of(e), w.experts.up_of(e), w.experts.down_of(e)};
-    dense_ffn_forward(ctx, expert, xe.data(), n, ye.data(), layer);
-    for (int64_t i = 0; i < n; ++i) {
-      const auto [t, weight] = toks[static_cast<size_t>(i)];
-      float* o = out + t * H;
-      const float* y = ye.data() + i * H;
-      for (int64_t j = 0; j < H; ++j) o[j] += weight * y[j];
+    Scratch<float> xe(static_cast<size_t>(copied * H)), gate(static_cast<size_t>(rows * F)), up(static_cast<size_t>(rows * F)),
+        ye(static_cast<size_t>(rows * H));
+    std::vector<Weight> ws;  // the experts' [gate, up, down] (stable addresses for the jobs)
+    ws.reserve((g1 - g0) * 3);
+    std::vector<LinearJob> gate_up, down;
+    int64_t at = 0, at_copy = 0;
+    for (size_t i = g0; i < g1; ++i) {
+      const Active& a = active[i];
+      const float* xa = x;
+      if (!a.all) {
+        float* dst = xe.data() + at_copy * H;
+        for (int64_t r = 0; r < a.n; ++r) {
+          const int64_t t = chosen[static_cast<size_t>(a.e)][static_cast<size_t>(r)].first;
+          std::copy(x + t * H, x + (t + 1) * H, dst + r * H);
+        }
+        xa = dst;
+        at_copy += a.n;
+      }
+      ws.push_back(w.experts.gate_of(a.e));
+      ws.push_back(w.experts.up_of(a.e));
+      ws.push_back(w.experts.down_of(a.e));
+      const Weight* m = &ws[ws.size() - 3];
+      gate_up.push_back({&m[0], xa, a.n, gate.data() + at * F});
+      gate_up.push_back({&m[1], xa, a.n, up.data() + at * F});
+      down.push_back({&m[2], gate.data() + at * F, a.n, ye.data() + at * H});
+      at += a.n;
     }
+    const bool with_shared = w.shared && g0 == 0;  // the shared expert rides along with the first group
+    float* sg = shared_gate_up.data();
+    float* su = sg + n_tok * Fs;
+    if (with_shared) {
+      gate_up.push_back({&w.shared->gate, x, n_tok, sg});
+      gate_up.push_back({&w.shared->up, x, n_tok, su});
+      gate_up.push_back({&w.shared_gate, x, n_tok, shared_gate.data()});
+      down.push_back({&w.shared->down, sg, n_tok, shared_y.data()});
+    }
+    linear_many(ctx, gate_up);
+    silu_mul(gate.data(), up.data(), rows * F);
+    if (with_shared) silu_mul(sg, su, n_tok * Fs);
+    linear_many(ctx, down);
+    at = 0;
+    for (size_t i = g0; i < g1; ++i) {
+      const Active& a = active[i];
+      for (int64_t r = 0; r < a.n; ++r) {
+        const auto [t, weight] = chosen[static_cast<size_t>(a.e)][static_cast<size_t>(r)];
+        float* o = out + t * H;
+        const float* y = ye.data() + (at + r) * H;
+        for (int64_t j = 0; j < H; ++j) o[j] += weight * y[j];
+      }
+      at += a.n;
+    }
+    if (g1 == g0) break;  // only the shared expert (no token chose any routed one: cannot happen, k >= 1)
+    g0 = g1;
   }
   if (w.shared) {
-    std::vector<float> shared(static_cast<size_t>(n_tok * H)), gate(static_cast<size_t>(n_tok));
-    dense_ffn_forward(ctx, *w.shared, x, n_tok, shared.data(), layer);
-    linear(ctx, w.shared_gate, x, n_tok, gate.data());
     for (int64_t t = 0; t < n_tok; ++t) {
-      const float g = sigmoid(gate[static_cast<size_t>(t)]);
-      for (int64_t j = 0; j < H; ++j) out[t * H + j] += g * shared[static_cast<size_t>(t * H + j)];
+      const float g = sigmoid(shared_gate[static_cast<size_t>(t)]);
+      const float* y = shared_y.data() + t * H;
+      for (int64_t j = 0; j < H; ++j) out[t * H + j] += g * y[j];
     }
   }
 }

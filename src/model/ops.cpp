@@ -1,7 +1,7 @@
 #include "model/ops.h"
 
-#include "base/aligned_buffer.h"
 #include "base/error.h"
+#include "base/scratch.h"
 #include "tensor/quant.h"
 
 #include <algorithm>
@@ -11,33 +11,85 @@
 namespace qwenrt {
 
 void linear(const ExecContext& ctx, const Weight& w, const float* x, int64_t n_tok, float* y) {
-  if (n_tok == 0) return;
-  const int64_t k = w.cols();
-  const int64_t n_out = w.rows();
-  const kernels::MatmulKernel& kernel = ctx.kernels->matmul[static_cast<int>(w.dtype)];
-  const std::byte* act = reinterpret_cast<const std::byte*>(x);
-  size_t act_row = static_cast<size_t>(k) * sizeof(float);
-  AlignedBuffer quantized;
-  if (kernel.act != kernels::ActFormat::F32) {
-    act_row = kernels::act_row_bytes(kernel.act, k);
-    quantized.resize(act_row * static_cast<size_t>(n_tok));
-    ctx.pool->parallel_for(n_tok, 1, [&](int64_t t0, int64_t t1, int) {
-      for (int64_t t = t0; t < t1; ++t) kernels::quantize_act_row(*ctx.kernels, kernel.act, x + t * k, quantized.data() + t * act_row, k);
-    });
-    act = quantized.data();
+  linear_many(ctx, {LinearJob{&w, x, n_tok, y}});
+}
+
+void linear_many(const ExecContext& ctx, const std::vector<LinearJob>& jobs) {
+  // The activation rows each job's kernel wants: one block per distinct (input, format).
+  struct Input {
+    const float* x;
+    int64_t n_tok, k;
+    kernels::ActFormat format;
+    size_t row_bytes, offset;
+  };
+  std::vector<Input> inputs;
+  std::vector<int> input_of(jobs.size(), -1);  // -1: the kernel reads the floats as they are
+  size_t total = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const LinearJob& job = jobs[j];
+    const kernels::ActFormat f = ctx.kernels->matmul[static_cast<int>(job.w->dtype)].act;
+    if (job.n_tok == 0 || f == kernels::ActFormat::F32) continue;
+    const int64_t k = job.w->cols();
+    for (size_t i = 0; i < inputs.size() && input_of[j] < 0; ++i) {
+      const Input& in = inputs[i];
+      if (in.x == job.x && in.n_tok == job.n_tok && in.k == k && in.format == f) input_of[j] = static_cast<int>(i);
+    }
+    if (input_of[j] >= 0) continue;
+    input_of[j] = static_cast<int>(inputs.size());
+    const size_t row = kernels::act_row_bytes(f, k);
+    inputs.push_back({job.x, job.n_tok, k, f, row, total});
+    total += row * static_cast<size_t>(job.n_tok);
   }
-  const size_t w_row = w.row_bytes();
+  ScratchBytes quantized(total);
+  if (!inputs.empty()) {
+    std::vector<int64_t> first_row{0};  // input i's rows are [first_row[i], first_row[i + 1]) of all
+    for (const Input& in : inputs) first_row.push_back(first_row.back() + in.n_tok);
+    ctx.pool->parallel_for(first_row.back(), 1, [&](int64_t a, int64_t b, int) {
+      for (int64_t r = a; r < b; ++r) {
+        const size_t i = static_cast<size_t>(std::upper_bound(first_row.begin(), first_row.end(), r) - first_row.begin() - 1);
+        const Input& in = inputs[i];
+        const int64_t t = r - first_row[i];
+        kernels::quantize_act_row(*ctx.kernels, in.format, in.x + t * in.k,
+                                  quantized.data() + in.offset + static_cast<size_t>(t) * in.row_bytes, in.k);
+      }
+    });
+  }
+
+  // Row ranges, as parallel_for would cut each job alone. Decode streams the weights once: one
+  // contiguous share per thread keeps each thread's reads a single sequential stream. Batches take
+  // smaller chunks to balance uneven progress.
+  struct Task {
+    size_t job;
+    int64_t r0, r1;
+  };
+  std::vector<Task> tasks;
+  const int64_t n_threads = ctx.pool->size();
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const int64_t n_out = jobs[j].w->rows(), n_tok = jobs[j].n_tok;
+    if (n_tok == 0 || n_out == 0) continue;
+    const int64_t grain = n_tok == 1 ? (n_out + n_threads - 1) / n_threads : 16;
+    const int64_t max_chunks = n_threads * (n_out >= 8 * grain * n_threads ? 4 : 1);
+    const int64_t chunks = std::clamp<int64_t>(n_out / grain, 1, max_chunks);
+    const int64_t per = (n_out + chunks - 1) / chunks;
+    for (int64_t r0 = 0; r0 < n_out; r0 += per) tasks.push_back({j, r0, std::min(n_out, r0 + per)});
+  }
   // Token blocks bound the activations each task touches; row ranges split the weights.
   constexpr int64_t kTokBlock = 64;
-  // Decode streams the weights once: one contiguous share per thread keeps each thread's reads a
-  // single sequential stream. Batches take smaller chunks to balance uneven progress.
-  const int n_threads = ctx.pool->size();
-  const int64_t chunk_rows = n_tok == 1 ? (n_out + n_threads - 1) / n_threads : 16;
-  ctx.pool->parallel_for(n_out, chunk_rows, [&](int64_t r0, int64_t r1, int) {
-    w.for_rows(r0, r1, [&](const TensorView& part, int64_t part_row, int64_t row, int64_t n) {
-      for (int64_t t0 = 0; t0 < n_tok; t0 += kTokBlock) {
+  if (tasks.empty()) return;
+  ctx.pool->run(static_cast<int64_t>(tasks.size()), [&](int64_t task, int) {
+    const Task& tk = tasks[static_cast<size_t>(task)];
+    const LinearJob& job = jobs[tk.job];
+    const Weight& w = *job.w;
+    const int64_t k = w.cols(), n_out = w.rows();
+    const kernels::MatmulKernel& kernel = ctx.kernels->matmul[static_cast<int>(w.dtype)];
+    const int in = input_of[tk.job];
+    const std::byte* act = in < 0 ? reinterpret_cast<const std::byte*>(job.x) : quantized.data() + inputs[static_cast<size_t>(in)].offset;
+    const size_t act_row = in < 0 ? static_cast<size_t>(k) * sizeof(float) : inputs[static_cast<size_t>(in)].row_bytes;
+    const size_t w_row = w.row_bytes();
+    w.for_rows(tk.r0, tk.r1, [&](const TensorView& part, int64_t part_row, int64_t row, int64_t n) {
+      for (int64_t t0 = 0; t0 < job.n_tok; t0 += kTokBlock) {
         kernels::MatmulArgs a{part.row(part_row), w_row, k, act + static_cast<size_t>(t0) * act_row, act_row,
-                              static_cast<int>(std::min(kTokBlock, n_tok - t0)), y + t0 * n_out + row, n_out, 0, n};
+                              static_cast<int>(std::min(kTokBlock, job.n_tok - t0)), job.y + t0 * n_out + row, n_out, 0, n};
         kernel.fn(a);
       }
     });

@@ -1,11 +1,13 @@
 #include "base/sha256.h"
 #include "base/error.h"
+#include "base/scratch.h"
 #include "base/strings.h"
 #include "threading/thread_pool.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 namespace qwenrt {
@@ -97,6 +99,39 @@ TEST(ThreadPool, DefaultSizeIsAtLeastOne) {
 
 namespace qwenrt {
 namespace {
+
+// A released buffer is handed out again (smallest fit first), a larger request gets a new one, and
+// each thread keeps its own.
+TEST(Scratch, ReusesReleasedBuffersPerThread) {
+  std::byte* big_at = nullptr;
+  std::byte* small_at = nullptr;
+  {
+    ScratchBytes big(1 << 20), small(1000);
+    big_at = big.data();
+    small_at = small.data();
+    EXPECT_NE(big_at, small_at);
+    big.data()[(1 << 20) - 1] = std::byte{7};  // the whole size is writable (ASan checks it)
+  }
+  {
+    ScratchBytes a(500);  // the smallest buffer that fits: the 1000-byte one
+    EXPECT_EQ(a.data(), small_at);
+    ScratchBytes b(4096);
+    EXPECT_EQ(b.data(), big_at);
+    ScratchBytes c(2 << 20);  // nothing kept is large enough
+    EXPECT_NE(c.data(), big_at);
+    EXPECT_NE(c.data(), small_at);
+    EXPECT_EQ(c.size(), size_t{2} << 20);
+  }
+  std::byte* other = nullptr;
+  std::thread([&] {
+    ScratchBytes mine(500);
+    other = mine.data();
+  }).join();
+  EXPECT_NE(other, small_at);  // another thread's list starts empty
+  Scratch<float> floats(300);
+  EXPECT_EQ(floats.size(), 300u);
+  EXPECT_EQ(reinterpret_cast<std::byte*>(floats.data()), big_at);  // 1200 bytes: the 1000 no longer fit
+}
 
 TEST(Sha256, MatchesTheFipsTestVectors) {
   auto hash = [](std::string_view s) {

@@ -75,16 +75,20 @@ TEST(DeltaRule, ChunkedAndRecurrentMatchTheDefinition) {
       const DeltaInputs in = random_inputs(n, dk, dv, static_cast<uint32_t>(n * 10 + decay), decay);
       std::vector<double> S_ref, o_ref;
       reference(in, n, dk, dv, S_ref, o_ref);
-      for (int chunk : {0, 1, 7, 64}) {
-        std::vector<float> S(in.S0), o(static_cast<size_t>(n * dv));
-        if (chunk == 0) {
-          delta_rule_recurrent(n, dk, dv, in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.g.data(), S.data(), o.data());
-        } else {
-          delta_rule_chunked(n, dk, dv, chunk, in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.g.data(), S.data(),
-                             o.data());
+      for (const kernels::KernelTable* kt : {&kernels::scalar_kernels(), &kernels::kernel_table()}) {
+        for (int chunk : {0, 1, 7, 64}) {
+          std::vector<float> S(in.S0), o(static_cast<size_t>(n * dv));
+          if (chunk == 0) {
+            delta_rule_recurrent(*kt, n, dk, dv, in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.g.data(), S.data(),
+                                 o.data());
+          } else {
+            delta_rule_chunked(*kt, n, dk, dv, chunk, in.q.data(), in.k.data(), in.v.data(), in.beta.data(), in.g.data(),
+                               S.data(), o.data());
+          }
+          const char* isa = kernels::isa_name(kt->isa);
+          for (size_t i = 0; i < o.size(); ++i) ASSERT_NEAR(o[i], o_ref[i], 1e-4) << isa << " n=" << n << " chunk=" << chunk << " i=" << i;
+          for (size_t i = 0; i < S.size(); ++i) ASSERT_NEAR(S[i], S_ref[i], 1e-4) << isa << " n=" << n << " chunk=" << chunk;
         }
-        for (size_t i = 0; i < o.size(); ++i) ASSERT_NEAR(o[i], o_ref[i], 1e-4) << "n=" << n << " chunk=" << chunk << " i=" << i;
-        for (size_t i = 0; i < S.size(); ++i) ASSERT_NEAR(S[i], S_ref[i], 1e-4) << "n=" << n << " chunk=" << chunk;
       }
     }
   }

@@ -259,6 +259,7 @@ TEST(Kernels, Q4AndKQuantMatmulsMatchScalar) {
       for (int n_tok : {1, 2, 5, 9}) check_matmul(t, k, n_tok, 9, 0, 9);
     }
     check_matmul(t, 4 * b, 70, 13, 2, 11);  // more tokens than one block of 64, a sub-range of rows
+    check_matmul(t, 2 * b, 12, 40, 3, 37);  // VNNI panels of 16 rows: two whole and a partial one
   }
 }
 
@@ -317,10 +318,14 @@ TEST(Kernels, VectorHelpersMatchScalar) {
     for (Isa isa : available_simd()) {
       const KernelTable& kt = *kernel_table_for(isa);
       EXPECT_NEAR(kt.dot_f32(ap, b.data(), n), expect_dot, 4 * n * FLT_EPSILON * mag + 1e-30) << isa_name(isa);
-      std::vector<float> y2(b);
+      std::vector<float> y1(b), y2(b);
+      scalar_kernels().axpy_f32(0.75f, ap, y1.data(), n);
+      kt.axpy_f32(0.75f, ap, y2.data(), n);
+      for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(y1[static_cast<size_t>(i)], y2[static_cast<size_t>(i)], 4 * FLT_EPSILON);
+      EXPECT_EQ(y1[static_cast<size_t>(n)], y2[static_cast<size_t>(n)]);  // untouched past n
+      const std::vector<float> before(y2);
       kt.scale_f32(y2.data(), 2.0f, n);
-      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(y2[static_cast<size_t>(i)], 2.0f * b[static_cast<size_t>(i)]);
-      EXPECT_EQ(y2[static_cast<size_t>(n)], b[static_cast<size_t>(n)]);  // untouched past n
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(y2[static_cast<size_t>(i)], 2.0f * before[static_cast<size_t>(i)]);
     }
   }
 }

@@ -4,6 +4,8 @@
 #include "base/error.h"
 #include "model/attention.h"
 #include "model/kv_cache.h"
+#include "model/moe.h"
+#include "model/weight_binder.h"
 #include "model/ops.h"
 #include "model/rope.h"
 #include "support/test_support.h"
@@ -12,7 +14,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 
 namespace qwenrt {
@@ -241,6 +245,123 @@ TEST(Ops, RmsNormMatchesDefinition) {
   EXPECT_NEAR(y[2], 3 / r0 * 2, 1e-6);
   const double r1 = std::sqrt(2 / 4.0 + 1e-6);
   EXPECT_NEAR(y[4], -1 / r1, 1e-6);
+}
+
+
+// Grouped products (a MoE layer's experts): each job's result is bit for bit what linear() gives for
+// it alone, whether jobs share their input (one quantization) or not, in decode and in batches; and
+// linear() itself follows the definition (dequantized weights, activations as given).
+TEST(Ops, LinearManyMatchesLinearAloneAndTheDefinition) {
+  ThreadPool pool(2);
+  ExecContext ctx{&pool, &kernels::kernel_table(), nullptr};
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto floats = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& f : v) f = normal(rng);
+    return v;
+  };
+  const int64_t k = 512;
+  struct Mat {
+    std::vector<std::byte> bytes;
+    std::vector<float> values;  // dequantized
+    Weight w;
+  };
+  auto make = [&](DType t, int64_t rows) {
+    Mat m;
+    const auto src = floats(rows * k);
+    m.bytes.resize(row_bytes(t, k) * static_cast<size_t>(rows));
+    m.values.resize(src.size());
+    for (int64_t r = 0; r < rows; ++r) {
+      std::byte* dst = m.bytes.data() + static_cast<size_t>(r) * row_bytes(t, k);
+      quantize_row(t, src.data() + r * k, dst, k);
+      dequantize_row(t, dst, m.values.data() + r * k, k);
+    }
+    m.w = Weight::of(TensorView{t, Shape{rows, k}, m.bytes.data()});
+    return m;
+  };
+  const Mat a = make(DType::Q8_0, 40), b = make(DType::Q8_0, 24), c = make(DType::Q4_K, 37), d = make(DType::F32, 19);
+  const auto x1 = floats(k), x5 = floats(5 * k), x9 = floats(9 * k);
+  struct Case {
+    const Mat* m;
+    const std::vector<float>* x;
+    int64_t n_tok;
+  };
+  const std::vector<Case> cases = {{&a, &x1, 1}, {&b, &x1, 1}, {&c, &x1, 1}, {&c, &x5, 5}, {&d, &x5, 5}, {&a, &x9, 9}, {&c, &x9, 9}};
+  std::vector<std::vector<float>> together(cases.size());
+  std::vector<LinearJob> jobs;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    together[i].assign(static_cast<size_t>(cases[i].n_tok * cases[i].m->w.rows()), -1.0f);
+    jobs.push_back({&cases[i].m->w, cases[i].x->data(), cases[i].n_tok, together[i].data()});
+  }
+  linear_many(ctx, jobs);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& cs = cases[i];
+    const int64_t rows = cs.m->w.rows();
+    std::vector<float> alone(together[i].size(), -2.0f);
+    linear(ctx, cs.m->w, cs.x->data(), cs.n_tok, alone.data());
+    EXPECT_EQ(alone, together[i]) << "job " << i;
+    for (int64_t t = 0; t < cs.n_tok; ++t) {
+      for (int64_t r = 0; r < rows; ++r) {
+        double expect = 0.0, scale = 0.0;
+        for (int64_t j = 0; j < k; ++j) {
+          const double p = static_cast<double>(cs.m->values[static_cast<size_t>(r * k + j)]) * (*cs.x)[static_cast<size_t>(t * k + j)];
+          expect += p;
+          scale += std::fabs(p);
+        }
+        // Quantized activations (int8 per 32 or 256 values) stay within a percent of the sum of |products|.
+        const double tol = cs.m->w.dtype == DType::F32 ? 1e-5 * scale : 1e-2 * scale;
+        EXPECT_NEAR(together[i][static_cast<size_t>(t * rows + r)], expect, tol) << "job " << i << " token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+// The grouped expert passes against one expert and one token at a time, in the order the layer
+// sums them (ascending expert id, the shared expert last): bit for bit, with enough tokens for
+// several groups and a decode step alone.
+TEST(Moe, GroupedExpertsMatchOneTokenAndOneExpertAtATime) {
+  ThreadPool pool(2);
+  ExecContext ctx{&pool, &kernels::kernel_table(), nullptr};
+  MoeConfig cfg;
+  cfg.n_expert = 16;
+  cfg.n_expert_used = 8;
+  cfg.n_ff = 64;
+  cfg.n_ff_shared = 96;
+  const int64_t H = 128, n_tok = 300;  // 2400 (token, expert) rows: more than one group
+  WeightBinder binder(DType::Q8_0, 11, &pool);
+  const MoeWeights w = bind_moe(binder, 0, cfg, H);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n_tok * H));
+  for (float& v : x) v = normal(rng);
+  std::vector<float> out(x.size());
+  moe_forward(ctx, cfg, w, x.data(), n_tok, out.data(), 0);
+  std::vector<float> one(static_cast<size_t>(H)), ffn(static_cast<size_t>(H)), logits(static_cast<size_t>(cfg.n_expert));
+  for (int64_t t = 0; t < n_tok; t += 7) {
+    const float* xt = x.data() + t * H;
+    linear(ctx, w.router, xt, 1, logits.data());
+    Routing r = route(logits.data(), cfg.n_expert, cfg.n_expert_used, cfg.norm_topk);
+    std::vector<size_t> order(r.experts.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return r.experts[a] < r.experts[b]; });
+    std::fill(one.begin(), one.end(), 0.0f);
+    for (size_t i : order) {
+      const DenseFfnWeights e{w.experts.gate_of(r.experts[i]), w.experts.up_of(r.experts[i]), w.experts.down_of(r.experts[i])};
+      dense_ffn_forward(ctx, e, xt, 1, ffn.data(), 0);
+      for (int64_t j = 0; j < H; ++j) one[static_cast<size_t>(j)] += r.weights[i] * ffn[static_cast<size_t>(j)];
+    }
+    float g = 0.0f;
+    linear(ctx, w.shared_gate, xt, 1, &g);
+    dense_ffn_forward(ctx, *w.shared, xt, 1, ffn.data(), 0);
+    for (int64_t j = 0; j < H; ++j) one[static_cast<size_t>(j)] += sigmoid(g) * ffn[static_cast<size_t>(j)];
+    for (int64_t j = 0; j < H; ++j) ASSERT_EQ(out[static_cast<size_t>(t * H + j)], one[static_cast<size_t>(j)]) << "token " << t << " dim " << j;
+    if (t == 0) {  // the layer on this token alone (a decode step)
+      std::vector<float> alone(static_cast<size_t>(H));
+      moe_forward(ctx, cfg, w, xt, 1, alone.data(), 0);
+      EXPECT_EQ(alone, one);
+    }
+  }
 }
 
 }  // namespace

@@ -160,6 +160,10 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
+void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
 void scale_f32(float* y, float alpha, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= alpha;
 }
@@ -210,6 +214,7 @@ const KernelTable& scalar_kernels() {
       quantize_q8_act,
       quantize_q8k_act,
       dot_f32,
+      axpy_f32,
       scale_f32,
       attn_scores,
       attn_accumulate,

@@ -395,6 +395,13 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return s;
 }
 
+void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
+  const __m256 av = _mm256_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
 void scale_f32(float* y, float alpha, int64_t n) {
   const __m256 av = _mm256_set1_ps(alpha);
   int64_t i = 0;
@@ -470,6 +477,7 @@ const KernelTable& avx2_kernels() {
       quantize_q8_act,
       quantize_q8k_act,
       dot_f32,
+      axpy_f32,
       scale_f32,
       attn_scores,
       attn_accumulate,

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/k_quant_unpack_avx512.h"
 #include "tensor/quant.h"
 
 namespace qwenrt::kernels {
@@ -109,8 +110,6 @@ static_assert(sizeof(BlockQ8_0) == 34);
 // hardware prefetcher alone leaves the loads waiting (measured, Q4_K_M 0.6B decode: 1 KiB ahead
 // 65 t/s, 3-8 KiB 68-70 t/s).
 constexpr size_t kPrefetchAhead = 4096;
-
-inline float half_to_float(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
 
 inline __m512i load_two_blocks(const int8_t* q0, const int8_t* q1) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q0))),
@@ -218,106 +217,7 @@ struct Q8Micro {
   static void run(const MatmulArgs& a, int64_t r, int t) { micro_q8_0<RN, TN>(a, r, t); }
 };
 
-// ---- K-quants against Q8K activations. Each super-block of a row unpacks into four pieces of 64
-// unsigned levels (values 64p .. 64p + 63, as the activations lie) with a 16-bit multiplier per
-// pair of values (its sub-block's scale): maddubs (levels x activations, pairs summed) and madd (x
-// the multipliers, pairs summed) leave a whole super-block's scaled dot in 16 int32 lanes. The offset
-// term (Q4_K / Q5_K's mins, Q6_K's +32 bias) is the activations' sums of 16 times 16 coefficients.
-struct KBlock {
-  __m512i q[4];
-  __m512i sc[4];
-  __m256i offs;  // i16 coefficients of the 16 activation sums
-  float d, offset_scale;
-};
-
-// pshufb patterns for the scale multipliers. k4[p]: piece p's i16 lanes take byte 2p (its first 32
-// values) or 2p + 1 (the next 32) of [scales, mins], high byte zero. q6[i]: each 128-bit lane (16
-// values) repeats one scale byte, 8h + 4 piece + lane, to be sign-extended by a shift.
-struct ScalePatterns {
-  alignas(64) int8_t k4[4][64];
-  alignas(64) int8_t q6[4][64];
-};
-constexpr ScalePatterns make_scale_patterns() {
-  ScalePatterns s{};
-  for (int p = 0; p < 4; ++p) {
-    for (int i = 0; i < 64; ++i) {
-      const int lane = i / 16;
-      s.k4[p][i] = static_cast<int8_t>(i % 2 == 0 ? (lane < 2 ? 2 * p : 2 * p + 1) : -128);
-      s.q6[p][i] = static_cast<int8_t>(8 * (p / 2) + 4 * (p % 2) + lane);
-    }
-  }
-  return s;
-}
-constexpr ScalePatterns kScalePatterns = make_scale_patterns();
-
-inline __m512i load_pattern(const int8_t* p) { return _mm512_load_si512(p); }
-
-// The 12 packed bytes -> 16 bytes [scale 0..7, min 0..7] (ggml's get_scale_min_k4, four at a time:
-// the first four of each are the low 6 bits of bytes 0-3 / 4-7; the last four take their low 4 bits
-// from bytes 8-11 and their top 2 from the top bits of bytes 0-3 / 4-7).
-inline __m128i k4_scales_mins(const uint8_t* packed) {
-  uint32_t lo, mid, hi;
-  std::memcpy(&lo, packed, 4);
-  std::memcpy(&mid, packed + 4, 4);
-  std::memcpy(&hi, packed + 8, 4);
-  const uint32_t sc_lo = lo & 0x3F3F3F3Fu, m_lo = mid & 0x3F3F3F3Fu;
-  const uint32_t sc_hi = (hi & 0x0F0F0F0Fu) | (((lo >> 6) & 0x03030303u) << 4);
-  const uint32_t m_hi = ((hi >> 4) & 0x0F0F0F0Fu) | (((mid >> 6) & 0x03030303u) << 4);
-  return _mm_set_epi32(static_cast<int>(m_hi), static_cast<int>(m_lo), static_cast<int>(sc_hi), static_cast<int>(sc_lo));
-}
-
-template <int kBits, class Block>
-inline void unpack_q45_k(const Block& w, KBlock& u) {
-  const __m512i nib = _mm512_set1_epi8(0x0F);
-  const __m512i halves = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);  // >> 0 | >> 4
-  const __m128i sm = k4_scales_mins(w.scales);
-  const __m512i sm4 = _mm512_broadcast_i32x4(sm);
-  __m512i qh2;
-  if constexpr (kBits == 5) {
-    const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh)));
-    qh2 = _mm512_srlv_epi16(qh, _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(1), 1));  // [qh, qh >> 1]
-  }
-  for (int p = 0; p < 4; ++p) {
-    const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * p)));
-    u.q[p] = _mm512_and_si512(_mm512_srlv_epi16(q, halves), nib);
-    if constexpr (kBits == 5) {
-      const __m512i bit = _mm512_and_si512(_mm512_srli_epi16(qh2, static_cast<unsigned>(2 * p)), _mm512_set1_epi8(1));
-      u.q[p] = _mm512_or_si512(u.q[p], _mm512_slli_epi16(bit, 4));
-    }
-    u.sc[p] = _mm512_shuffle_epi8(sm4, load_pattern(kScalePatterns.k4[p]));
-  }
-  // [m0, m0, m1, m1, ..., m7, m7]: each min covers two sums of 16.
-  const __m256i mins_pattern = _mm256_setr_epi8(8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128,
-                                                12, -128, 12, -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128);
-  u.offs = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm), mins_pattern);
-  u.d = half_to_float(w.d);
-  u.offset_scale = half_to_float(w.dmin);
-}
-
-inline void unpack_q6_k(const BlockQ6_K& w, KBlock& u) {
-  const __m512i nib = _mm512_set1_epi8(0x0F), two = _mm512_set1_epi8(0x03);
-  const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales));
-  const __m512i sc4 = _mm512_broadcast_i32x4(sc);
-  for (int h = 0; h < 2; ++h) {
-    const __m512i ql = _mm512_loadu_si512(w.ql + 64 * h);
-    const __m512i qh1 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh + 32 * h)));
-    const __m512i qh = _mm512_srlv_epi16(qh1, _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1));
-    // Values 128h + 0..63: low nibbles of ql, qh bits 0-1 (first 32) and 2-3 (next 32).
-    u.q[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, nib), _mm512_slli_epi16(_mm512_and_si512(qh, two), 4));
-    // Values 128h + 64..127: high nibbles, qh bits 4-5 and 6-7.
-    u.q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), nib),
-                                     _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 4), two), 4));
-    // Each 128-bit lane (16 values) takes one signed scale: the byte twice, shifted down with its sign.
-    for (int piece = 0; piece < 2; ++piece) {
-      const __m512i pattern = load_pattern(kScalePatterns.q6[2 * h + piece]);
-      u.sc[2 * h + piece] = _mm512_srai_epi16(_mm512_shuffle_epi8(sc4, pattern), 8);
-    }
-  }
-  u.offs = _mm256_cvtepi8_epi16(sc);
-  u.d = half_to_float(w.d);
-  u.offset_scale = 32.0f * u.d;
-}
-
+// ---- K-quants against Q8K activations (the unpacking: k_quant_unpack_avx512.h).
 inline __m512 k_block_dot(const KBlock& u, const BlockQ8K& x, __m512 acc) {
   __m512i isum = _mm512_setzero_si512();
   for (int p = 0; p < 4; ++p) {
@@ -436,6 +336,16 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc1);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
+  const __m512 av = _mm512_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
 }
 
 void scale_f32(float* y, float alpha, int64_t n) {
@@ -577,6 +487,7 @@ const KernelTable& avx512_kernels() {
       quantize_q8_act,
       quantize_q8k_act,
       dot_f32,
+      axpy_f32,
       scale_f32,
       attn_scores,
       attn_accumulate,
@@ -585,12 +496,15 @@ const KernelTable& avx512_kernels() {
   return table;
 }
 
-// The same with the VNNI kernels where there are some (Q8_0 against Q8Sum activations).
+// The same with the VNNI kernels where there are some (Q8_0 against Q8Sum activations, the K-quants).
 const KernelTable& avx512_vnni_kernels() {
   static const KernelTable table = [] {
     KernelTable t = avx512_kernels();
     t.isa = Isa::Avx512Vnni;
     t.matmul[static_cast<int>(DType::Q8_0)] = {ActFormat::Q8Sum, matmul_q8_0_avx512_vnni};
+    t.matmul[static_cast<int>(DType::Q4_K)] = {ActFormat::Q8K, matmul_q4_k_avx512_vnni};
+    t.matmul[static_cast<int>(DType::Q5_K)] = {ActFormat::Q8K, matmul_q5_k_avx512_vnni};
+    t.matmul[static_cast<int>(DType::Q6_K)] = {ActFormat::Q8K, matmul_q6_k_avx512_vnni};
     return t;
   }();
   return table;

@@ -13,12 +13,27 @@
 //    lanes are rows there and the 16 acc[l] live in memory.
 // Weights enter vpdpbusd as unsigned (w + 128, a flip of the top bit); the activation row's block sums
 // (-128 x sum, stored by the Q8Sum format) cancel the offset exactly.
+//
+// The K-quants (Q4_K, Q5_K, Q6_K) against Q8K activations, also one expression per row: with isum_b
+// super-block b's exact int32 sum over its sub-blocks of scale x (levels . activation bytes), osum_b
+// the exact sum of its offset coefficients (Q4_K / Q5_K's mins, Q6_K's scales for its -32) times
+// the activations' sums of 16, d_b its scale, o_b its offset scale (dmin, or 32 d) and dx_b the
+// activations' scale:
+//   v_b = fma(float(isum_b), d_b * dx_b, -(float(osum_b) * (o_b * dx_b)));
+//   acc[l] = 0; for b in order: acc[b % 8] += v_b;  result = the fixed tree sum of acc[0..7] (tree8).
+//  - one token reads each row in place and unpacks it as the AVX-512 kernels do; 8 super-blocks'
+//    integer sums are finished together by one transpose-add, and their float steps run in 8 lanes;
+//  - a batch packs 16 rows' levels into a panel (lane r holds 4 consecutive levels of row r, the
+//    scales and coefficients as one int per lane): a sub-block costs 4 or 8 vpdpbusd and one
+//    multiply by its scales per token, for 16 rows at once, with lanes as rows.
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/k_quant_unpack_avx512.h"
 
 namespace qwenrt::kernels {
 namespace {
@@ -234,5 +249,270 @@ void matmul_q8_0_avx512_vnni(const MatmulArgs& a) {
     }
   }
 }
+
+namespace {
+
+// ---- K-quants.
+
+// acc[0..7] summed in a fixed order: halves, then quarters, then the last pair (lane-wise in tree8_lanes).
+inline float tree8(__m256 v) {
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+}
+inline __m512 tree8_lanes(const __m512* acc) {
+  __m512 h[4];
+  for (int i = 0; i < 4; ++i) h[i] = _mm512_add_ps(acc[i], acc[i + 4]);
+  return _mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3]));
+}
+
+// One token, rows one after another, each read once front to back: up to 8 super-blocks' exact
+// integer sums at a time (one transpose-add), then their float steps in 8 lanes.
+template <class Block, void (*Unpack)(const Block&, KBlock&)>
+void k_gemv(const MatmulArgs& a) {
+  const int64_t nb = a.k / kQ8KBlockElems;
+  const auto* x = reinterpret_cast<const BlockQ8K*>(a.x);
+  thread_local std::vector<float> x_scales;
+  x_scales.assign(static_cast<size_t>((nb + 7) / 8 * 8), 0.0f);
+  for (int64_t b = 0; b < nb; ++b) x_scales[static_cast<size_t>(b)] = x[b].d;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  for (int64_t r = a.r0; r < a.r1; ++r) {
+    const auto* row = reinterpret_cast<const Block*>(a.w + static_cast<size_t>(r) * a.w_row_bytes);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+      const int nblk = nb - b0 < 8 ? static_cast<int>(nb - b0) : 8;
+      // isum[z]: block z's 16 lanes (its two halves are two items of the transpose-add);
+      // osum[z / 2]: blocks 2z and 2z + 1's 8 lanes each.
+      __m512i isum[8], osum[8];
+      alignas(32) float dw[8] = {}, ow[8] = {};
+      for (int z = 4; z < 8; ++z) osum[z] = _mm512_setzero_si512();
+      auto block = [&](int z) {
+        const Block& w = row[b0 + z];
+        const char* ahead = reinterpret_cast<const char*>(&w) + kPrefetchAhead;
+        for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
+        KBlock u;
+        Unpack(w, u);
+        const BlockQ8K& xb = x[b0 + z];
+        __m512i part[2];
+        for (int h = 0; h < 2; ++h) {
+          part[h] = _mm512_madd_epi16(_mm512_maddubs_epi16(u.q[h], _mm512_loadu_si512(xb.qs + 64 * h)), u.sc[h]);
+          part[h] = _mm512_dpwssd_epi32(part[h], _mm512_maddubs_epi16(u.q[h + 2], _mm512_loadu_si512(xb.qs + 64 * (h + 2))), u.sc[h + 2]);
+        }
+        isum[z] = _mm512_add_epi32(part[0], part[1]);
+        const __m256i o = _mm256_madd_epi16(u.offs, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.bsums)));
+        osum[z / 2] = z % 2 == 0 ? _mm512_zextsi256_si512(o) : _mm512_inserti64x4(osum[z / 2], o, 1);
+        dw[z] = u.d;
+        ow[z] = u.offset_scale;
+      };
+      if (nblk == 8) {
+#pragma GCC unroll 8
+        for (int z = 0; z < 8; ++z) block(z);
+      } else {
+#pragma GCC unroll 8
+        for (int z = 0; z < 8; ++z) {
+          if (z < nblk) {
+            block(z);
+          } else {
+            isum[z] = _mm512_setzero_si512();
+            if (z % 2 == 0) osum[z / 2] = _mm512_setzero_si512();
+          }
+        }
+      }
+      // Lanes 0..7 of `halves` and 8..15 are each block's two half totals; osum's lanes 0..7 its totals.
+      const __m512i halves = _mm512_permutexvar_epi32(even, item_totals(isum));
+      const __m256i isum8 = _mm256_add_epi32(_mm512_castsi512_si256(halves), _mm512_extracti64x4_epi64(halves, 1));
+      const __m256i osum8 = _mm512_castsi512_si256(item_totals(osum));
+      const __m256 dx = _mm256_loadu_ps(x_scales.data() + b0);
+      const __m256 off = _mm256_mul_ps(_mm256_cvtepi32_ps(osum8), _mm256_mul_ps(_mm256_load_ps(ow), dx));
+      const __m256 v = _mm256_fmsub_ps(_mm256_cvtepi32_ps(isum8), _mm256_mul_ps(_mm256_load_ps(dw), dx), off);
+      acc = _mm256_mask_add_ps(acc, static_cast<__mmask8>((1u << nblk) - 1u), acc, v);
+    }
+    a.y[r] = tree8(acc);
+  }
+}
+
+// One super-block of 16 rows, packed: lv[i] lane r = row r's levels 4i..4i+3 (unsigned bytes),
+// sc[s] lane r = its sub-block s's scale, offs[i] lane r = its coefficients of the activations'
+// sums of 16 number 2i and 2i + 1 (two int16), d and o its scale and offset scale.
+struct alignas(64) KPanelBlock {
+  __m512i lv[64];
+  __m512i sc[16];  // Q4_K / Q5_K use the first 8 (sub-blocks of 32), Q6_K all 16 (sub-blocks of 16)
+  __m512i offs[8];
+  __m512 d, o;
+};
+
+inline __m512i gather_i32(__mmask16 m, __m512i offsets, const void* base) {
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offsets, base, 1);
+}
+inline __m512i bytes_of(__m512i v, int shift, int mask) {
+  return _mm512_and_si512(_mm512_srli_epi32(v, static_cast<unsigned>(shift)), _mm512_set1_epi8(static_cast<char>(mask)));
+}
+
+// Q4_K / Q5_K: byte qs[32p + l] holds value 64p + l (low nibble) and 64p + 32 + l (high nibble);
+// Q5_K's fifth bit of value 32j + l is bit j of qh[l].
+template <class Block, bool kFifthBit>
+void pack_k4_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
+  const int64_t nb = a.k / kQ8KBlockElems;
+  const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
+  const __mmask16 m = first_lanes(n);
+  const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
+  for (int64_t b = 0; b < nb; ++b) {
+    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(Block));
+    KPanelBlock& pb = out[b];
+    for (int p = 0; p < 4; ++p) {
+      for (int c = 0; c < 8; ++c) {
+        const __m512i g = gather_i32(m, offsets, blk + offsetof(Block, qs) + 32 * p + 4 * c);
+        pb.lv[16 * p + c] = bytes_of(g, 0, 0x0F);
+        pb.lv[16 * p + 8 + c] = bytes_of(g, 4, 0x0F);
+      }
+    }
+    if constexpr (kFifthBit) {
+      for (int c = 0; c < 8; ++c) {
+        const __m512i h = gather_i32(m, offsets, blk + offsetof(Block, qh) + 4 * c);
+        for (int j = 0; j < 8; ++j) {
+          pb.lv[8 * j + c] = _mm512_or_si512(pb.lv[8 * j + c], _mm512_slli_epi32(bytes_of(h, j, 0x01), 4));
+        }
+      }
+    }
+    // The 12 packed scale bytes per lane (ggml's get_scale_min_k4, 16 rows at once): scales 0-3 and
+    // mins 0-3 are the low 6 bits of bytes 0-3 / 4-7; scales and mins 4-7 take their low 4 bits from
+    // bytes 8-11 and their top 2 from the top bits of bytes 0-3 / 4-7.
+    const __m512i lo = gather_i32(m, offsets, blk + offsetof(Block, scales));
+    const __m512i mid = gather_i32(m, offsets, blk + offsetof(Block, scales) + 4);
+    const __m512i hi = gather_i32(m, offsets, blk + offsetof(Block, scales) + 8);
+    const __m512i six = _mm512_set1_epi8(0x3F);
+    const __m512i sc4[2] = {_mm512_and_si512(lo, six),
+                            _mm512_or_si512(bytes_of(hi, 0, 0x0F), _mm512_slli_epi32(bytes_of(lo, 6, 0x03), 4))};
+    const __m512i mn4[2] = {_mm512_and_si512(mid, six),
+                            _mm512_or_si512(bytes_of(hi, 4, 0x0F), _mm512_slli_epi32(bytes_of(mid, 6, 0x03), 4))};
+    for (int j = 0; j < 8; ++j) {
+      const unsigned shift = static_cast<unsigned>(8 * (j % 4));
+      pb.sc[j] = _mm512_and_si512(_mm512_srli_epi32(sc4[j / 4], shift), _mm512_set1_epi32(0xFF));
+      const __m512i mn = _mm512_and_si512(_mm512_srli_epi32(mn4[j / 4], shift), _mm512_set1_epi32(0xFF));
+      pb.offs[j] = _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16));  // min j covers the sums of 16 number 2j and 2j + 1
+    }
+    pb.d = gather_scales(m, blk + offsetof(Block, d), offsets);
+    pb.o = gather_scales(m, blk + offsetof(Block, dmin), offsets);
+  }
+}
+
+// Q6_K: value 128h + 32q + l has its low 4 bits in ql[64h + 32(q & 1) + l] (low nibble for q < 2),
+// its top 2 in bits 2q, 2q + 1 of qh[32h + l], and the signed scale of its 16.
+void pack_q6_k_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
+  const int64_t nb = a.k / kQ8KBlockElems;
+  const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
+  const __mmask16 m = first_lanes(n);
+  const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
+  for (int64_t b = 0; b < nb; ++b) {
+    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(BlockQ6_K));
+    KPanelBlock& pb = out[b];
+    for (int h = 0; h < 2; ++h) {
+      for (int c = 0; c < 8; ++c) {
+        const __m512i hi = gather_i32(m, offsets, blk + offsetof(BlockQ6_K, qh) + 32 * h + 4 * c);
+        for (int half = 0; half < 2; ++half) {
+          const __m512i lo = gather_i32(m, offsets, blk + offsetof(BlockQ6_K, ql) + 64 * h + 32 * half + 4 * c);
+          for (int nibble = 0; nibble < 2; ++nibble) {
+            const int q = 2 * nibble + half;
+            pb.lv[32 * h + 8 * q + c] = _mm512_or_si512(bytes_of(lo, 4 * nibble, 0x0F), _mm512_slli_epi32(bytes_of(hi, 2 * q, 0x03), 4));
+          }
+        }
+      }
+    }
+    for (int g = 0; g < 4; ++g) {
+      const __m512i four = gather_i32(m, offsets, blk + offsetof(BlockQ6_K, scales) + 4 * g);
+      for (int i = 0; i < 4; ++i) {
+        pb.sc[4 * g + i] = _mm512_srai_epi32(_mm512_slli_epi32(four, static_cast<unsigned>(24 - 8 * i)), 24);
+      }
+    }
+    for (int i = 0; i < 8; ++i) {
+      pb.offs[i] = _mm512_or_si512(_mm512_and_si512(pb.sc[2 * i], _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(pb.sc[2 * i + 1], 16));
+    }
+    // d ends the block: gather the 4 bytes that end with it (a 4-byte read from d would leave the block).
+    const __m512i d_top = _mm512_srli_epi32(gather_i32(m, offsets, blk + offsetof(BlockQ6_K, d) - 2), 16);
+    pb.d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d_top));
+    pb.o = _mm512_mul_ps(pb.d, _mm512_set1_ps(32.0f));
+  }
+}
+
+// TN tokens against a panel: S sub-blocks a super-block, each of 64 / S groups of 4 levels.
+template <int S, int TN>
+void k_panel_tokens(const MatmulArgs& a, const KPanelBlock* panel, int64_t r, int n, int t) {
+  constexpr int V = 64 / S;
+  const int64_t nb = a.k / kQ8KBlockElems;
+  const BlockQ8K* x[TN];
+  __m512 acc[TN][8];
+  for (int j = 0; j < TN; ++j) {
+    x[j] = reinterpret_cast<const BlockQ8K*>(a.x + static_cast<size_t>(t + j) * a.x_row_bytes);
+    for (int l = 0; l < 8; ++l) acc[j][l] = _mm512_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const KPanelBlock& pb = panel[b];
+    const int l = static_cast<int>(b % 8);
+    __m512i isum[TN];
+    for (int j = 0; j < TN; ++j) isum[j] = _mm512_setzero_si512();
+    for (int s = 0; s < S; ++s) {
+      __m512i lv[V];
+      for (int c = 0; c < V; ++c) lv[c] = _mm512_load_si512(&pb.lv[V * s + c]);
+      for (int j = 0; j < TN; ++j) {
+        __m512i dot = _mm512_setzero_si512();
+        for (int c = 0; c < V; ++c) dot = _mm512_dpbusd_epi32(dot, lv[c], _mm512_set1_epi32(load_i32(x[j][b].qs + 4 * (V * s + c))));
+        isum[j] = _mm512_add_epi32(isum[j], _mm512_mullo_epi32(dot, pb.sc[s]));
+      }
+    }
+    __m512i offs[8];
+    for (int i = 0; i < 8; ++i) offs[i] = _mm512_load_si512(&pb.offs[i]);
+    for (int j = 0; j < TN; ++j) {
+      __m512i osum = _mm512_setzero_si512();
+      for (int i = 0; i < 8; ++i) osum = _mm512_dpwssd_epi32(osum, offs[i], _mm512_set1_epi32(load_i32(x[j][b].bsums + 2 * i)));
+      const __m512 dx = _mm512_set1_ps(x[j][b].d);
+      const __m512 off = _mm512_mul_ps(_mm512_cvtepi32_ps(osum), _mm512_mul_ps(pb.o, dx));
+      const __m512 v = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(pb.d, dx), off);
+      acc[j][l] = _mm512_add_ps(acc[j][l], v);
+    }
+  }
+  const __mmask16 m = first_lanes(n);
+  for (int j = 0; j < TN; ++j) _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + r, m, tree8_lanes(acc[j]));
+}
+
+template <int S, int TN>
+void k_panel_tail(const MatmulArgs& a, const KPanelBlock* panel, int64_t r, int n, int t, int tn) {
+  if constexpr (TN > 1) {
+    if (tn < TN) return k_panel_tail<S, TN - 1>(a, panel, r, n, t, tn);
+  }
+  k_panel_tokens<S, TN>(a, panel, r, n, t);
+}
+
+template <class Block, void (*Unpack)(const Block&, KBlock&), void (*Pack)(const MatmulArgs&, int64_t, int, KPanelBlock*), int S>
+void matmul_k(const MatmulArgs& a) {
+  if (a.n_tok < kPanelMinTokens) {
+    for (int t = 0; t < a.n_tok; ++t) {
+      MatmulArgs one = a;
+      one.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
+      one.y = a.y + t * a.y_stride;
+      k_gemv<Block, Unpack>(one);
+    }
+    return;
+  }
+  constexpr int TN = 8;
+  thread_local std::vector<KPanelBlock> panel;
+  panel.resize(static_cast<size_t>(a.k / kQ8KBlockElems));
+  for (int64_t r = a.r0; r < a.r1; r += kLanes) {
+    const int n = static_cast<int>(a.r1 - r < kLanes ? a.r1 - r : kLanes);
+    Pack(a, r, n, panel.data());
+    int t = 0;
+    for (; t + TN <= a.n_tok; t += TN) k_panel_tokens<S, TN>(a, panel.data(), r, n, t);
+    if (t < a.n_tok) k_panel_tail<S, TN - 1>(a, panel.data(), r, n, t, a.n_tok - t);
+  }
+}
+
+void unpack_q4_k_u(const BlockQ4_K& w, KBlock& u) { unpack_q45_k<4>(w, u); }
+void unpack_q5_k_u(const BlockQ5_K& w, KBlock& u) { unpack_q45_k<5>(w, u); }
+void unpack_q6_k_u(const BlockQ6_K& w, KBlock& u) { unpack_q6_k(w, u); }
+
+}  // namespace
+
+void matmul_q4_k_avx512_vnni(const MatmulArgs& a) { matmul_k<BlockQ4_K, unpack_q4_k_u, pack_k4_panel<BlockQ4_K, false>, 8>(a); }
+void matmul_q5_k_avx512_vnni(const MatmulArgs& a) { matmul_k<BlockQ5_K, unpack_q5_k_u, pack_k4_panel<BlockQ5_K, true>, 8>(a); }
+void matmul_q6_k_avx512_vnni(const MatmulArgs& a) { matmul_k<BlockQ6_K, unpack_q6_k_u, pack_q6_k_panel, 16>(a); }
 
 }  // namespace qwenrt::kernels
