@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/k4_scales.h"
 #include "tensor/quant.h"
 
 namespace qwenrt::kernels {
@@ -197,17 +198,7 @@ struct Q8Micro {
 
 // ---- K-quants against Q8K activations (see avx512.cpp): eight 32-value pieces per super-block,
 // each unpacked to unsigned levels with its sub-block scale(s) as 16-bit multipliers.
-// The 12 packed bytes -> [scale 0..7, min 0..7] (four at a time; see avx512.cpp).
-inline __m128i k4_scales_mins(const uint8_t* packed) {
-  uint32_t lo, mid, hi;
-  std::memcpy(&lo, packed, 4);
-  std::memcpy(&mid, packed + 4, 4);
-  std::memcpy(&hi, packed + 8, 4);
-  const uint32_t sc_lo = lo & 0x3F3F3F3Fu, m_lo = mid & 0x3F3F3F3Fu;
-  const uint32_t sc_hi = (hi & 0x0F0F0F0Fu) | (((lo >> 6) & 0x03030303u) << 4);
-  const uint32_t m_hi = ((hi >> 4) & 0x0F0F0F0Fu) | (((mid >> 6) & 0x03030303u) << 4);
-  return _mm_set_epi32(static_cast<int>(m_hi), static_cast<int>(m_lo), static_cast<int>(sc_hi), static_cast<int>(sc_lo));
-}
+// The 12 packed bytes -> [scale 0..7, min 0..7]: k4_scales_mins (k4_scales.h).
 
 struct KHeader {
   alignas(16) uint8_t sm[16];  // Q4_K / Q5_K: scales then mins

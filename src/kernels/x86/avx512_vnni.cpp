@@ -87,20 +87,24 @@ inline __m512i item_totals(const __m512i p[8]) {
   return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15), r);
 }
 
-// The fixed order in which acc[0..15] are summed: halves, then quarters, eighths, the last pair.
-inline float tree_sum(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  const __m128 e = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  return _mm_cvtss_f32(_mm_add_ss(e, _mm_movehdup_ps(e)));
+// acc[0..7] summed in a fixed order: halves, then quarters, then the last pair (lane-wise in tree8_lanes).
+inline float tree8(__m256 v) {
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
 }
+inline __m512 tree8_lanes(const __m512* acc) {
+  __m512 h[4];
+  for (int i = 0; i < 4; ++i) h[i] = _mm512_add_ps(acc[i], acc[i + 4]);
+  return _mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3]));
+}
+// acc[0..15]: halves, then tree8 (quarters, eighths, the last pair).
+inline float tree_sum(__m512 v) { return tree8(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1))); }
 // The same tree across 16 vectors, lane-wise (one result per lane).
 inline __m512 tree_sum_lanes(const __m512* acc) {
   __m512 t[8];
   for (int i = 0; i < 8; ++i) t[i] = _mm512_add_ps(acc[i], acc[i + 8]);
-  for (int i = 0; i < 4; ++i) t[i] = _mm512_add_ps(t[i], t[i + 4]);
-  for (int i = 0; i < 2; ++i) t[i] = _mm512_add_ps(t[i], t[i + 2]);
-  return _mm512_add_ps(t[0], t[1]);
+  return tree8_lanes(t);
 }
 
 // One token's activation scales, 16 blocks a vector (zero past the last block).
@@ -218,18 +222,23 @@ void panel_tokens(const MatmulArgs& a, const PanelBlock* panel, int64_t r, int n
 // Below this many tokens, packing costs more than reading the rows in place once per token.
 constexpr int kPanelMinTokens = 4;
 
+// Fewer tokens than that: each through `One`, the decode kernel, by itself. Returns whether it did.
+template <void (*One)(const MatmulArgs&)>
+bool tokens_one_by_one(const MatmulArgs& a) {
+  if (a.n_tok >= kPanelMinTokens) return false;
+  for (int t = 0; t < a.n_tok; ++t) {
+    MatmulArgs one = a;
+    one.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
+    one.y = a.y + t * a.y_stride;
+    One(one);
+  }
+  return true;
+}
+
 }  // namespace
 
 void matmul_q8_0_avx512_vnni(const MatmulArgs& a) {
-  if (a.n_tok < kPanelMinTokens) {
-    for (int t = 0; t < a.n_tok; ++t) {
-      MatmulArgs one = a;
-      one.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
-      one.y = a.y + t * a.y_stride;
-      gemv(one);
-    }
-    return;
-  }
+  if (tokens_one_by_one<gemv>(a)) return;
   thread_local std::vector<PanelBlock> panel;
   panel.resize(static_cast<size_t>(a.k / 32));
   for (int64_t r = a.r0; r < a.r1; r += kLanes) {
@@ -254,17 +263,6 @@ namespace {
 
 // ---- K-quants.
 
-// acc[0..7] summed in a fixed order: halves, then quarters, then the last pair (lane-wise in tree8_lanes).
-inline float tree8(__m256 v) {
-  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
-}
-inline __m512 tree8_lanes(const __m512* acc) {
-  __m512 h[4];
-  for (int i = 0; i < 4; ++i) h[i] = _mm512_add_ps(acc[i], acc[i + 4]);
-  return _mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3]));
-}
 
 // One token, rows one after another, each read once front to back: up to 8 super-blocks' exact
 // integer sums at a time (one transpose-add), then their float steps in 8 lanes.
@@ -348,17 +346,22 @@ inline __m512i bytes_of(__m512i v, int shift, int mask) {
   return _mm512_and_si512(_mm512_srli_epi32(v, static_cast<unsigned>(shift)), _mm512_set1_epi8(static_cast<char>(mask)));
 }
 
-// Q4_K / Q5_K: byte qs[32p + l] holds value 64p + l (low nibble) and 64p + 32 + l (high nibble);
-// Q5_K's fifth bit of value 32j + l is bit j of qh[l].
-template <class Block, bool kFifthBit>
-void pack_k4_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
+// fn(super-block b of rows [r, r + n) at their first row, its panel block, the lanes' mask, the
+// lanes' byte offsets) for each super-block.
+template <class Block, class Fn>
+void for_panel_blocks(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out, Fn fn) {
   const int64_t nb = a.k / kQ8KBlockElems;
   const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
   const __mmask16 m = first_lanes(n);
   const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
-  for (int64_t b = 0; b < nb; ++b) {
-    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(Block));
-    KPanelBlock& pb = out[b];
+  for (int64_t b = 0; b < nb; ++b) fn(rows + b * static_cast<int64_t>(sizeof(Block)), out[b], m, offsets);
+}
+
+// Q4_K / Q5_K: byte qs[32p + l] holds value 64p + l (low nibble) and 64p + 32 + l (high nibble);
+// Q5_K's fifth bit of value 32j + l is bit j of qh[l].
+template <class Block, bool kFifthBit>
+void pack_k4_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
+  for_panel_blocks<Block>(a, r, n, out, [](const std::byte* blk, KPanelBlock& pb, __mmask16 m, __m512i offsets) {
     for (int p = 0; p < 4; ++p) {
       for (int c = 0; c < 8; ++c) {
         const __m512i g = gather_i32(m, offsets, blk + offsetof(Block, qs) + 32 * p + 4 * c);
@@ -393,19 +396,13 @@ void pack_k4_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
     }
     pb.d = gather_scales(m, blk + offsetof(Block, d), offsets);
     pb.o = gather_scales(m, blk + offsetof(Block, dmin), offsets);
-  }
+  });
 }
 
 // Q6_K: value 128h + 32q + l has its low 4 bits in ql[64h + 32(q & 1) + l] (low nibble for q < 2),
 // its top 2 in bits 2q, 2q + 1 of qh[32h + l], and the signed scale of its 16.
 void pack_q6_k_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
-  const int64_t nb = a.k / kQ8KBlockElems;
-  const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
-  const __mmask16 m = first_lanes(n);
-  const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
-  for (int64_t b = 0; b < nb; ++b) {
-    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(BlockQ6_K));
-    KPanelBlock& pb = out[b];
+  for_panel_blocks<BlockQ6_K>(a, r, n, out, [](const std::byte* blk, KPanelBlock& pb, __mmask16 m, __m512i offsets) {
     for (int h = 0; h < 2; ++h) {
       for (int c = 0; c < 8; ++c) {
         const __m512i hi = gather_i32(m, offsets, blk + offsetof(BlockQ6_K, qh) + 32 * h + 4 * c);
@@ -431,7 +428,7 @@ void pack_q6_k_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
     const __m512i d_top = _mm512_srli_epi32(gather_i32(m, offsets, blk + offsetof(BlockQ6_K, d) - 2), 16);
     pb.d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d_top));
     pb.o = _mm512_mul_ps(pb.d, _mm512_set1_ps(32.0f));
-  }
+  });
 }
 
 // TN tokens against a panel: S sub-blocks a super-block, each of 64 / S groups of 4 levels.
@@ -484,15 +481,7 @@ void k_panel_tail(const MatmulArgs& a, const KPanelBlock* panel, int64_t r, int 
 
 template <class Block, void (*Unpack)(const Block&, KBlock&), void (*Pack)(const MatmulArgs&, int64_t, int, KPanelBlock*), int S>
 void matmul_k(const MatmulArgs& a) {
-  if (a.n_tok < kPanelMinTokens) {
-    for (int t = 0; t < a.n_tok; ++t) {
-      MatmulArgs one = a;
-      one.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
-      one.y = a.y + t * a.y_stride;
-      k_gemv<Block, Unpack>(one);
-    }
-    return;
-  }
+  if (tokens_one_by_one<k_gemv<Block, Unpack>>(a)) return;
   constexpr int TN = 8;
   thread_local std::vector<KPanelBlock> panel;
   panel.resize(static_cast<size_t>(a.k / kQ8KBlockElems));
