@@ -18,6 +18,8 @@
 #include <random>
 #include <thread>
 
+#include <sys/resource.h>
+
 namespace qwenrt::cli {
 namespace {
 
@@ -232,6 +234,11 @@ Run add_bench(CLI::App& app) {
     int64_t params = 0;
     for (const StoredWeight& t : m.weights().tensors()) params += t.weight.shape.numel();
     const char* isa = kernels::isa_name(ctx.kernels->isa);
+    // Peak resident memory so far (mapped weights that were read, repacked copies, caches, scratch),
+    // taken before the bandwidth probe allocates its 1 GiB.
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto peak_rss = static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
     const double bandwidth = o->roofline && o->n_gen > 0 ? read_bandwidth(rt->pool(), *ctx.kernels, size_t{1} << 30, 5) : 0.0;
     if (o->json) {
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
@@ -246,7 +253,8 @@ Run add_bench(CLI::App& app) {
                                     {"n_prompt", r.n_prompt},
                                     {"n_gen", r.n_gen},
                                     {"tokens_per_s", r.median()},
-                                    {"samples_ts", r.samples}};
+                                    {"samples_ts", r.samples},
+                                    {"peak_rss_bytes", peak_rss}};
         if (r.n_gen > 0) {
           e["bytes_per_token"] = static_cast<uint64_t>(step_bytes);
           e["weight_gbs"] = r.median() * step_bytes / 1e9;
@@ -274,6 +282,8 @@ Run add_bench(CLI::App& app) {
                                format_bytes(weight_bytes), format_count(static_cast<double>(params)),
                                std::string("cpu-") + isa, rt->pool().size(), r.test, r.median(), roof);
     }
+    std::cout << fmt::format("peak resident memory {} (weights {})\n", format_bytes(static_cast<double>(peak_rss)),
+                             format_bytes(weight_bytes));
     return 0;
   };
 }

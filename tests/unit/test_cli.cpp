@@ -118,10 +118,14 @@ TEST(Cli, BenchReportsMediansAsJson) {
   for (const auto& e : arr) {
     EXPECT_GT(e["tokens_per_s"].get<double>(), 0.0);
     EXPECT_EQ(e["samples_ts"].size(), 3u);
+    // Every weight was read (mapped pages count once touched), and the probe's 1 GiB is not in it.
+    EXPECT_GE(e["peak_rss_bytes"].get<uint64_t>(), e["model_size"].get<uint64_t>());
+    EXPECT_LT(e["peak_rss_bytes"].get<uint64_t>(), uint64_t{1} << 30);
   }
   const CommandResult syn = run_qwenrt({"bench", "--synthetic", "qwen3-0.6b", "--layers", "1", "-p", "8", "-n", "2", "-r", "1"});
   ASSERT_EQ(syn.exit_code, 0) << syn.err;
   EXPECT_NE(syn.out.find("tg2"), std::string::npos) << syn.out;
+  EXPECT_NE(syn.out.find("peak resident memory"), std::string::npos) << syn.out;
 }
 
 TEST(Cli, UsageErrorsExitNonZero) {
