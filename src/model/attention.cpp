@@ -34,9 +34,8 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
   Scratch<float> q(static_cast<size_t>(n_tok * q_width));
   Scratch<float> k(static_cast<size_t>(n_tok * kv_width));
   Scratch<float> v(static_cast<size_t>(n_tok * kv_width));
-  linear(ctx, w.wq, x, n_tok, q.data());
-  linear(ctx, w.wk, x, n_tok, k.data());
-  linear(ctx, w.wv, x, n_tok, v.data());
+  // One pool pass for the three projections, one quantization of x.
+  linear_many(ctx, {{&w.wq, x, n_tok, q.data()}, {&w.wk, x, n_tok, k.data()}, {&w.wv, x, n_tok, v.data()}});
 
   // Per head: RMSNorm over head_dim, then RoPE; K and V go to the cache.
   const int q_stride = cfg.gated ? 2 * hd : hd;  // distance between query heads in q

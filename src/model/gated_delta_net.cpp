@@ -216,13 +216,19 @@ void gated_delta_net_forward(const ExecContext& ctx, const GdnConfig& c, const G
   const int64_t conv_dim = c.conv_dim(), vdim = c.value_dim();
   std::vector<float> qkv(static_cast<size_t>(T * conv_dim)), z(static_cast<size_t>(T * vdim));
   std::vector<float> beta(static_cast<size_t>(T * Hv)), g(static_cast<size_t>(T * Hv));
-  linear(ctx, w.qkv, x, T, qkv.data());
-  linear(ctx, w.gate, x, T, z.data());
   {
+    // Every input projection in one pool pass, sharing one quantization of x.
     std::vector<float> b(static_cast<size_t>(T * Hv)), a(static_cast<size_t>(T * Hv));
+    std::vector<float> ba(c.fused_ba ? static_cast<size_t>(T * 2 * Hv) : 0);
+    std::vector<LinearJob> jobs = {{&w.qkv, x, T, qkv.data()}, {&w.gate, x, T, z.data()}};
+    if (c.fused_ba) {
+      jobs.push_back({&w.ba, x, T, ba.data()});
+    } else {
+      jobs.push_back({&w.beta, x, T, b.data()});
+      jobs.push_back({&w.alpha, x, T, a.data()});
+    }
+    linear_many(ctx, jobs);
     if (c.fused_ba) {  // per key head group: [b for its r value heads | a for them]
-      std::vector<float> ba(static_cast<size_t>(T * 2 * Hv));
-      linear(ctx, w.ba, x, T, ba.data());
       const int64_t r = Hv / Hk;
       for (int64_t t = 0; t < T; ++t) {
         for (int64_t grp = 0; grp < Hk; ++grp) {
@@ -232,9 +238,6 @@ void gated_delta_net_forward(const ExecContext& ctx, const GdnConfig& c, const G
           }
         }
       }
-    } else {
-      linear(ctx, w.beta, x, T, b.data());
-      linear(ctx, w.alpha, x, T, a.data());
     }
     for (int64_t t = 0; t < T; ++t) {
       for (int64_t j = 0; j < Hv; ++j) {

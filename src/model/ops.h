@@ -12,10 +12,10 @@ namespace qwenrt {
 // y[n_tok x w.rows()] = x[n_tok x w.cols()] . w^T, with w in its storage dtype.
 void linear(const ExecContext& ctx, const Weight& w, const float* x, int64_t n_tok, float* y);
 
-// Independent products y = x . w^T computed in one pass over the pool (a MoE layer's experts: a
-// decode step's eight or ten small products would otherwise cost two pool passes each). Jobs
-// with the same input rows and activation format share one quantization. Each result is what
-// linear() gives for the job alone.
+// Independent products y = x . w^T computed in one pass over the pool: a layer's projections of one
+// input, a MoE layer's experts (a decode step's eight or ten small products would otherwise cost
+// two pool passes each). Jobs with the same input rows and activation format share one
+// quantization. Each result is what linear() gives for the job alone.
 struct LinearJob {
   const Weight* w;
   const float* x;  // [n_tok x w->cols()]
