@@ -15,7 +15,7 @@ Runtime::Runtime(const RuntimeOptions& options) : pool_(std::make_unique<ThreadP
 std::unique_ptr<Runtime> Runtime::load(const std::string& path, const RuntimeOptions& options) {
   std::unique_ptr<Runtime> rt(new Runtime(options));
   Timer timer;
-  rt->model_ = load_model(path);
+  rt->model_ = load_model(path, options.load_mode);
   log_info("loaded {} ({}) in {:.3f} s; {} threads, {} kernels", path, rt->model_->info().arch, timer.seconds(),
            rt->pool_->size(), kernels::isa_name(rt->ctx_.kernels->isa));
   return rt;

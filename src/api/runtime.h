@@ -1,6 +1,7 @@
 #pragma once
 // A model ready to run: its weights, the threads and kernels that run it. The entry point of the
 // public C++ API for loading models; generation, tokenization and chat build on it.
+#include "io/mapped_file.h"
 #include "model/exec_context.h"
 #include "model/model.h"
 #include "threading/thread_pool.h"
@@ -12,6 +13,7 @@ namespace qwenrt {
 
 struct RuntimeOptions {
   int n_threads = 0;  // 0: one per available core
+  LoadMode load_mode = LoadMode::Auto;  // weights mapped, or copied into huge-page memory
 };
 
 class Runtime {

@@ -180,7 +180,7 @@ Run add_bench(CLI::App& app) {
     std::string model, synthetic, dtype = "BF16";
     int threads = 0, n_prompt = 512, n_gen = 128, reps = 5, layers = 0;
     bool json = false, roofline = true;
-    std::string concurrency;
+    std::string concurrency, load_mode = "auto";
   };
   auto o = std::make_shared<Opts>();
   auto* model_opt = app.add_option("-m,--model", o->model, "Model: a Hugging Face directory or a .gguf file");
@@ -192,6 +192,7 @@ Run add_bench(CLI::App& app) {
   app.add_option("-n,--n-gen", o->n_gen, "Tokens for the decode test (0: skip)")->capture_default_str();
   app.add_option("-r,--repetitions", o->reps, "Repeats per test (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("-t,--threads", o->threads, "Threads (default: one per available core)");
+  add_load_mode(app, o->load_mode);
   app.add_flag("--json", o->json, "Print a JSON array of results");
   app.add_option("--concurrency", o->concurrency,
                  "Serving benchmark instead: for each count in the list (e.g. 1,4,16,64), that many streams of -p prompt "
@@ -206,7 +207,7 @@ Run add_bench(CLI::App& app) {
       if (!dtype) fail("--dtype: unknown type '{}'", o->dtype);
       rt = Runtime::synthetic(o->synthetic, *dtype, o->layers, 1234, RuntimeOptions{o->threads});
     } else {
-      rt = Runtime::load(o->model, RuntimeOptions{o->threads});
+      rt = Runtime::load(o->model, RuntimeOptions{o->threads, parse_load_mode(o->load_mode)});
     }
     if (!o->concurrency.empty()) {
       if (o->n_prompt < 1 || o->n_gen < 1) fail("--concurrency needs -p and -n of at least 1");

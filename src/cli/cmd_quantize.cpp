@@ -49,7 +49,7 @@ Run add_quantize(CLI::App& app) {
       }
       rt = Runtime::synthetic(spec, DType::F32, layers, 1234, RuntimeOptions{o->threads});
     } else {
-      rt = Runtime::load(o->in, RuntimeOptions{o->threads});
+      rt = Runtime::load(o->in, RuntimeOptions{o->threads, LoadMode::Map});  // each weight is read once
     }
     const ExportReport r = export_gguf(rt->model(), o->out, *type, o->pure, rt->pool(), o->tokenizer);
     if (!o->quiet) {

@@ -11,6 +11,17 @@ void ModelOptions::add(CLI::App& app, bool positional) {
   app.add_option("-m,--model", model, "Model: a Hugging Face directory or a .gguf file")->required(!positional);
   if (positional) app.add_option("model_path", model, "Model (same as --model)");
   app.add_option("-t,--threads", threads, "Threads (default: one per available core)")->check(CLI::NonNegativeNumber);
+  add_load_mode(app, load_mode);
+}
+
+CLI::Option* add_load_mode(CLI::App& app, std::string& slot) {
+  return app
+      .add_option("--load-mode", slot,
+                  "How the weights are held: 'copy' reads them into memory on 2 MiB pages (decode streams them faster), "
+                  "'map' memory-maps the files (shared, and a model larger than memory still runs), 'auto' copies "
+                  "when they take at most half of the available memory")
+      ->check(CLI::IsMember({"auto", "map", "copy"}))
+      ->capture_default_str();
 }
 
 void SamplingFlags::add(CLI::App& app) {

@@ -14,12 +14,16 @@ namespace qwenrt::cli {
 struct ModelOptions {
   std::string model;
   int threads = 0;
+  std::string load_mode = "auto";
   void add(CLI::App& app, bool positional = false);
-  RuntimeOptions runtime() const { return RuntimeOptions{threads}; }
+  RuntimeOptions runtime() const { return RuntimeOptions{threads, parse_load_mode(load_mode)}; }
 };
 
 // The sampling flags of every subcommand that generates, each unset unless given, so that a
 // command can lay them over its own defaults (greedy for `generate`, the model's for `run`).
+// --load-mode's help text and check, shared with `bench`.
+CLI::Option* add_load_mode(CLI::App& app, std::string& slot);
+
 struct SamplingFlags {
   std::optional<float> temperature, top_p, min_p, presence_penalty, frequency_penalty, repeat_penalty;
   std::optional<int> top_k, max_tokens;

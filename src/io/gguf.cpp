@@ -183,9 +183,9 @@ bool GgufValue::is_integer() const {
   }
 }
 
-GgufFile GgufFile::open(const std::string& path) {
+GgufFile GgufFile::open(const std::string& path, LoadMode mode) {
   GgufFile g;
-  g.file_ = MappedFile::open(path);
+  g.file_ = MappedFile::open(path, mode);
   ByteReader r(g.file_->data(), g.file_->size(), path);
   const uint32_t magic = r.read<uint32_t>("magic");
   if (magic != 0x46554747u) fail("{}: not a GGUF file (the first 4 bytes are not 'GGUF')", path);

@@ -80,7 +80,7 @@ struct GgufValue {
 
 class GgufFile {
  public:
-  static GgufFile open(const std::string& path);
+  static GgufFile open(const std::string& path, LoadMode mode = LoadMode::Map);
 
   const std::string& path() const { return file_->path(); }
   uint32_t version() const { return version_; }

@@ -35,7 +35,7 @@ bool looks_like_model_path(const std::string& path) {
   return fs::is_regular_file(path, ec) && has_gguf_magic(path);
 }
 
-std::shared_ptr<const ModelFiles> ModelFiles::open(const std::string& path) {
+std::shared_ptr<const ModelFiles> ModelFiles::open(const std::string& path, LoadMode mode) {
   auto m = std::make_shared<ModelFiles>();
   m->path_ = path;
   std::error_code ec;
@@ -68,7 +68,10 @@ std::shared_ptr<const ModelFiles> ModelFiles::open(const std::string& path) {
         }
         shard_names.insert(name);
       }
-      for (const auto& name : shard_names) m->shards_.push_back(SafetensorsFile::open((dir / name).string()));
+      size_t bytes = 0;
+      for (const auto& name : shard_names) bytes += fs::file_size(dir / name, ec);
+      m->load_mode_ = resolve_load_mode(mode, bytes);
+      for (const auto& name : shard_names) m->shards_.push_back(SafetensorsFile::open((dir / name).string(), m->load_mode_));
       m->index_tensors();
       for (auto it = idx["weight_map"].begin(); it != idx["weight_map"].end(); ++it) {
         const FileTensor* t = m->find(it.key());
@@ -78,7 +81,8 @@ std::shared_ptr<const ModelFiles> ModelFiles::open(const std::string& path) {
         }
       }
     } else if (fs::exists(single, ec)) {
-      m->shards_.push_back(SafetensorsFile::open(single.string()));
+      m->load_mode_ = resolve_load_mode(mode, fs::file_size(single, ec));
+      m->shards_.push_back(SafetensorsFile::open(single.string(), m->load_mode_));
       m->index_tensors();
     } else if (fs::exists(dir / "pytorch_model.bin", ec)) {
       fail("{}: only safetensors weights are supported (found pytorch_model.bin)", path);
@@ -97,7 +101,8 @@ std::shared_ptr<const ModelFiles> ModelFiles::open(const std::string& path) {
   m->directory_ = fs::path(path).parent_path().string();
   if (m->directory_.empty()) m->directory_ = ".";
   m->config_origin_ = path;
-  m->gguf_ = std::make_unique<GgufFile>(GgufFile::open(path));
+  m->load_mode_ = resolve_load_mode(mode, fs::file_size(path, ec));
+  m->gguf_ = std::make_unique<GgufFile>(GgufFile::open(path, m->load_mode_));
   m->tensors_ = m->gguf_->tensors();
   for (size_t i = 0; i < m->tensors_.size(); ++i) m->index_.emplace(m->tensors_[i].name, i);
   return m;

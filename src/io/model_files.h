@@ -18,7 +18,10 @@ enum class ModelFormat { HuggingFace, Gguf };
 
 class ModelFiles {
  public:
-  static std::shared_ptr<const ModelFiles> open(const std::string& path);
+  // `mode`: how the weight files are held (Auto decides once for all of them).
+  static std::shared_ptr<const ModelFiles> open(const std::string& path, LoadMode mode = LoadMode::Map);
+  // Copy when the weights were read into memory, Map when they are mapped.
+  LoadMode load_mode() const { return load_mode_; }
 
   ModelFormat format() const { return format_; }
   const std::string& path() const { return path_; }
@@ -40,6 +43,7 @@ class ModelFiles {
   void index_tensors();
 
   ModelFormat format_ = ModelFormat::HuggingFace;
+  LoadMode load_mode_ = LoadMode::Map;
   std::string path_;
   std::string directory_;
   std::string config_origin_;

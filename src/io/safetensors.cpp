@@ -28,9 +28,9 @@ constexpr int64_t kMaxDim = int64_t{1} << 40;
 
 }  // namespace
 
-SafetensorsFile SafetensorsFile::open(const std::string& path) {
+SafetensorsFile SafetensorsFile::open(const std::string& path, LoadMode mode) {
   SafetensorsFile st;
-  st.file_ = MappedFile::open(path);
+  st.file_ = MappedFile::open(path, mode);
   const size_t size = st.file_->size();
   if (size < 8) fail("{}: truncated safetensors file: {} bytes, the header length alone needs 8", path, size);
   uint64_t header_len;

@@ -22,7 +22,7 @@ struct FileTensor {
 
 class SafetensorsFile {
  public:
-  static SafetensorsFile open(const std::string& path);
+  static SafetensorsFile open(const std::string& path, LoadMode mode = LoadMode::Map);
 
   const std::vector<FileTensor>& tensors() const { return tensors_; }
   const std::shared_ptr<MappedFile>& file() const { return file_; }

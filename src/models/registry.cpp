@@ -134,8 +134,8 @@ const std::vector<const Architecture*>& architectures() {
   return list;
 }
 
-std::unique_ptr<Model> load_model(const std::string& path) {
-  auto files = ModelFiles::open(path);
+std::unique_ptr<Model> load_model(const std::string& path, LoadMode mode) {
+  auto files = ModelFiles::open(path, mode);
   const bool gguf = files->format() == ModelFormat::Gguf;
   const std::string name = files->architecture();
   for (const Architecture* a : architectures()) {

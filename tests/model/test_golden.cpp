@@ -75,6 +75,19 @@ TEST_P(Golden, LogitsMatchAllAtOnce) {
   }
 }
 
+// The weights read into memory (what Runtime::load does by default with small files) or used
+// from the memory map give the same logits, bit for bit.
+TEST_P(Golden, CopiedAndMappedWeightsGiveTheSameLogits) {
+  const std::string path = GetParam().gguf ? golden_.gguf : golden_.dir;
+  auto mapped = Runtime::load(path, RuntimeOptions{2, LoadMode::Map});
+  auto copied = Runtime::load(path, RuntimeOptions{2, LoadMode::Copy});
+  for (const auto& c : golden_.cases) {
+    const auto a = run_logits(*mapped, c.input_ids, false);
+    EXPECT_EQ(a, run_logits(*copied, c.input_ids, false)) << c.name;
+    EXPECT_LE(max_abs_diff(a, read_f32(c.logits_file)), golden_.tolerance) << c.name;
+  }
+}
+
 TEST_P(Golden, LogitsMatchTokenByToken) {
   for (const auto& c : golden_.cases) {
     const auto ref = read_f32(c.logits_file);

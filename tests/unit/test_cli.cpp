@@ -133,6 +133,13 @@ TEST(Cli, UsageErrorsExitNonZero) {
   EXPECT_NE(run_qwenrt({"logits", "--model", kModel}).exit_code, 0);  // --tokens and --out missing
   EXPECT_NE(run_qwenrt({"nonsense"}).exit_code, 0);
   EXPECT_EQ(run_qwenrt({"bench", "-p", "1"}).exit_code, 1);  // neither --model nor --synthetic
+  const CommandResult bad_mode = run_qwenrt({"info", "--model", kModel, "--load-mode", "mmap"});
+  EXPECT_NE(bad_mode.exit_code, 0);
+  EXPECT_NE(bad_mode.err.find("--load-mode"), std::string::npos) << bad_mode.err;
+  for (const char* mode : {"map", "copy", "auto"}) {
+    const CommandResult ok = run_qwenrt({"info", "--model", kModel, "--load-mode", mode});
+    EXPECT_EQ(ok.exit_code, 0) << mode << ": " << ok.err;
+  }
 }
 
 

@@ -2,6 +2,7 @@
 #include "io/config_reader.h"
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
+#include "io/mapped_file.h"
 #include "io/model_files.h"
 #include "io/safetensors.h"
 #include "io/tokenizer_metadata.h"
@@ -167,6 +168,42 @@ TEST(TokenizerMetadata, EqualsTheConvertersOutput) {
     EXPECT_NE(std::find_if(kv.begin(), kv.end(), [&](const auto& p) { return p.first == key; }), kv.end()) << key;
   }
   EXPECT_EQ(compared, 10);
+}
+
+TEST(MappedFile, CopiedAndMappedBytesAreTheSame) {
+  TempDir tmp;
+  std::string bytes(5u << 20, '\0');  // over the 4 MiB from which copies go on huge pages
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 2654435761u >> 24);
+  test::write_bytes(tmp.file("f.bin"), bytes);
+  const auto mapped = MappedFile::open(tmp.file("f.bin"), LoadMode::Map);
+  const auto copied = MappedFile::open(tmp.file("f.bin"), LoadMode::Copy);
+  EXPECT_FALSE(mapped->copied());
+  EXPECT_TRUE(copied->copied());
+  ASSERT_EQ(copied->size(), bytes.size());
+  EXPECT_EQ(std::memcmp(copied->data(), bytes.data(), bytes.size()), 0);
+  EXPECT_EQ(std::memcmp(mapped->data(), bytes.data(), bytes.size()), 0);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(copied->data()) % 64, 0u);  // GGUF's tensor alignment (32) holds
+  // An empty file in either mode.
+  test::write_bytes(tmp.file("empty"), "");
+  EXPECT_EQ(MappedFile::open(tmp.file("empty"), LoadMode::Copy)->size(), 0u);
+  EXPECT_THROW(MappedFile::open(tmp.file("missing"), LoadMode::Copy), Error);
+}
+
+TEST(MappedFile, LoadModes) {
+  EXPECT_EQ(parse_load_mode("copy"), LoadMode::Copy);
+  EXPECT_EQ(parse_load_mode("map"), LoadMode::Map);
+  EXPECT_EQ(parse_load_mode("auto"), LoadMode::Auto);
+  EXPECT_THROW(parse_load_mode("mmap"), Error);
+  EXPECT_STREQ(load_mode_name(LoadMode::Copy), "copy");
+  EXPECT_EQ(resolve_load_mode(LoadMode::Map, 1), LoadMode::Map);
+  EXPECT_EQ(resolve_load_mode(LoadMode::Copy, SIZE_MAX), LoadMode::Copy);
+  // Auto maps what would not fit in half of the available memory, and copies what does.
+  EXPECT_EQ(resolve_load_mode(LoadMode::Auto, SIZE_MAX), LoadMode::Map);
+  ASSERT_GT(available_memory_bytes(), 0u);
+  EXPECT_EQ(resolve_load_mode(LoadMode::Auto, 4096), LoadMode::Copy);
+  // ModelFiles decides once for the model and says what it chose.
+  EXPECT_EQ(ModelFiles::open(test::data_path("models/qwen3-tied"), LoadMode::Auto)->load_mode(), LoadMode::Copy);
+  EXPECT_EQ(ModelFiles::open(test::data_path("models/qwen3-tied/model.gguf"), LoadMode::Map)->load_mode(), LoadMode::Map);
 }
 
 TEST(ModelFiles, DetectsTheFormat) {
