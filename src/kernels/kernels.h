@@ -84,6 +84,10 @@ struct KernelTable {
   float (*dot_f32)(const float* a, const float* b, int64_t n);
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a * x
   void (*scale_f32)(float* y, float a, int64_t n);                 // y *= a
+  // Softmax pieces of the attention: x *= a, returning max(x) (-inf when n is 0); and
+  // x = exp(x - m), returning the sum of the new x in a fixed order (exp within 2 ulp of std::exp).
+  float (*scale_max_f32)(float* x, float a, int64_t n);
+  float (*exp_sum_f32)(float* x, float m, int64_t n);
   // Attention of a tile of nq <= kAttnTile queries (rows q_stride floats apart) against n keys and
   // values (rows of `dim` floats): scores[i * n + j] = q_i . k_j, and
   // out_i += sum over j, in order, of p[i * n + j] * v_j (one fused multiply-add per element and j).

@@ -113,21 +113,14 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
       for (int i = 0; i < nq; ++i) {
         float* si = s + i * n;
         const int valid = static_cast<int>(std::clamp<int64_t>(n_keys[i] - b * bt, 0, n));
-        float block_max = -std::numeric_limits<float>::infinity();
-        for (int j = 0; j < valid; ++j) {
-          si[j] *= scale;
-          block_max = std::max(block_max, si[j]);
-        }
+        const float block_max = kt->scale_max_f32(si, scale, valid);
         if (block_max > running_max[i]) {
           const float correction = std::exp(running_max[i] - block_max);
           kt->scale_f32(o + i * o_stride, correction, hd);
           denom[i] *= correction;
           running_max[i] = block_max;
         }
-        for (int j = 0; j < valid; ++j) {
-          si[j] = std::exp(si[j] - running_max[i]);
-          denom[i] += si[j];
-        }
+        denom[i] += kt->exp_sum_f32(si, running_max[i], valid);
         std::fill(si + valid, si + n, 0.0f);
       }
       kt->attn_accumulate(s, nq, n, kv.value_block(cache_layer, seq, b, g), hd, o, o_stride);

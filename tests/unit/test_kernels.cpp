@@ -9,6 +9,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -329,6 +330,46 @@ TEST(Kernels, VectorHelpersMatchScalar) {
       const std::vector<float> before(y2);
       kt.scale_f32(y2.data(), 2.0f, n);
       for (int64_t i = 0; i < n; ++i) EXPECT_EQ(y2[static_cast<size_t>(i)], 2.0f * before[static_cast<size_t>(i)]);
+    }
+  }
+}
+
+// The softmax pieces: exp within 2 ulp of the double-precision value (and 0, not a denormal's
+// garbage, far below), sums in any order within rounding, max and scaling exact; untouched past n.
+TEST(Kernels, SoftmaxPiecesMatchTheDefinition) {
+  std::vector<const KernelTable*> tables = {&scalar_kernels()};
+  for (Isa isa : available_simd()) tables.push_back(kernel_table_for(isa));
+  for (const KernelTable* kt : tables) {
+    for (int64_t n : {0, 1, 7, 8, 9, 16, 17, 32, 33, 100}) {
+      auto x = random_floats(static_cast<size_t>(n) + 1, 7);
+      for (auto& v : x) v *= 400.0f;  // once the max is taken off, exponents down to about -200
+      const float sentinel = x[static_cast<size_t>(n)];
+      std::vector<float> scaled(x);
+      const float m = kt->scale_max_f32(scaled.data(), 0.25f, n);
+      float expect_max = -std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < n; ++i) {
+        EXPECT_EQ(scaled[static_cast<size_t>(i)], x[static_cast<size_t>(i)] * 0.25f);
+        expect_max = std::max(expect_max, scaled[static_cast<size_t>(i)]);
+      }
+      EXPECT_EQ(m, expect_max) << isa_name(kt->isa);
+      EXPECT_EQ(scaled[static_cast<size_t>(n)], sentinel);
+      const float shift = n > 0 ? m : 0.0f;  // as the attention does: some land below -87 (denormals, 0)
+      std::vector<float> e(scaled);
+      const float sum = kt->exp_sum_f32(e.data(), shift, n);
+      double expect_sum = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const float arg = scaled[static_cast<size_t>(i)] - shift;  // rounded to float, as the kernels do
+        const double want = std::exp(static_cast<double>(arg));
+        const double got = e[static_cast<size_t>(i)];
+        if (want < 1e-37) {
+          EXPECT_LE(got, 2e-37) << isa_name(kt->isa);
+        } else {
+          EXPECT_NEAR(got, want, 2.5 * FLT_EPSILON * want) << isa_name(kt->isa) << " x = " << arg;
+        }
+        expect_sum += got;
+      }
+      EXPECT_NEAR(sum, expect_sum, 1e-6 * expect_sum + 1e-38) << isa_name(kt->isa);
+      EXPECT_EQ(e[static_cast<size_t>(n)], scaled[static_cast<size_t>(n)]);
     }
   }
 }

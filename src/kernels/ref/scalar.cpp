@@ -4,8 +4,10 @@
 #include "tensor/fp16.h"
 #include "tensor/quant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace qwenrt::kernels {
 namespace {
@@ -168,6 +170,18 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= alpha;
 }
 
+float scale_max_f32(float* x, float alpha, int64_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i] *= alpha);
+  return m;
+}
+
+float exp_sum_f32(float* x, float m, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - m);
+  return sum;
+}
+
 void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
   for (int i = 0; i < nq; ++i) {
     for (int j = 0; j < n; ++j) scores[i * n + j] = dot_f32(q + i * q_stride, keys + j * dim, dim);
@@ -216,6 +230,8 @@ const KernelTable& scalar_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      scale_max_f32,
+      exp_sum_f32,
       attn_scores,
       attn_accumulate,
       stream_read,

@@ -3,8 +3,10 @@
 // functions (see kernels.h).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "kernels/kernels.h"
 #include "kernels/x86/k4_scales.h"
@@ -400,6 +402,67 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (; i < n; ++i) y[i] *= alpha;
 }
 
+float scale_max_f32(float* x, float alpha, int64_t n) {
+  const __m256 av = _mm256_set1_ps(alpha);
+  __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_mul_ps(av, _mm256_loadu_ps(x + i));
+    _mm256_storeu_ps(x + i, v);
+    m = _mm256_max_ps(m, v);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  float out = lanes[0];
+  for (int l = 1; l < 8; ++l) out = std::max(out, lanes[l]);
+  for (; i < n; ++i) out = std::max(out, x[i] *= alpha);
+  return out;
+}
+
+// exp(x) = p(r) 2^n, as the AVX-512 level computes it (Cephes' expf polynomial); 2^n built in the
+// exponent bits, and 0 below -87.3 (where 2^n would not be a normal float).
+inline __m256 exp_ps(__m256 x) {
+  const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  x = _mm256_min_ps(x, _mm256_set1_ps(88.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+float exp_sum_f32(float* x, float m, int64_t n) {
+  const __m256 mv = _mm256_set1_ps(m);
+  __m256 sum = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+    _mm256_storeu_ps(x + i, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  if (i < n) {
+    alignas(32) float buf[8] = {};
+    for (int64_t j = i; j < n; ++j) buf[j - i] = x[j] - m;
+    const __m256 e = _mm256_and_ps(exp_ps(_mm256_load_ps(buf)),
+                                   _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)),
+                                                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
+    _mm256_store_ps(buf, e);
+    for (int64_t j = i; j < n; ++j) x[j] = buf[j - i];
+    sum = _mm256_add_ps(sum, e);
+  }
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+}
+
 // Queries whose accumulators share the registers in the attention kernels.
 constexpr int kAttnGroup = 4;
 
@@ -470,6 +533,8 @@ const KernelTable& avx2_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      scale_max_f32,
+      exp_sum_f32,
       attn_scores,
       attn_accumulate,
       stream_read,

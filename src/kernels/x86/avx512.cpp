@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <limits>
 
 #include "kernels/kernels.h"
 #include "kernels/x86/k_quant_unpack_avx512.h"
@@ -358,6 +359,48 @@ void scale_f32(float* y, float alpha, int64_t n) {
   }
 }
 
+float scale_max_f32(float* x, float alpha, int64_t n) {
+  const __m512 av = _mm512_set1_ps(alpha);
+  __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = tail_mask(n - i < 16 ? n - i : 16);
+    const __m512 v = _mm512_mul_ps(av, _mm512_maskz_loadu_ps(k, x + i));
+    _mm512_mask_storeu_ps(x + i, k, v);
+    m = _mm512_mask_max_ps(m, k, m, v);
+  }
+  return _mm512_reduce_max_ps(m);
+}
+
+// exp(x) = p(r) 2^n with n = round(x log2 e), r = x - n ln 2 (in two parts) and p Cephes' degree-7
+// polynomial of expf; scalef applies 2^n, to 0 below the smallest float.
+inline __m512 exp_ps(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+  x = _mm512_min_ps(x, _mm512_set1_ps(88.7f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+float exp_sum_f32(float* x, float m, int64_t n) {
+  const __m512 mv = _mm512_set1_ps(m);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = tail_mask(n - i < 16 ? n - i : 16);
+    const __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), mv));
+    _mm512_mask_storeu_ps(x + i, k, e);
+    sum = _mm512_mask_add_ps(sum, k, sum, e);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
 // Queries whose accumulators share the registers in the attention kernels.
 constexpr int kAttnGroup = 4;
 
@@ -489,6 +532,8 @@ const KernelTable& avx512_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      scale_max_f32,
+      exp_sum_f32,
       attn_scores,
       attn_accumulate,
       stream_read,
