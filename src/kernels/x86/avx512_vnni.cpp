@@ -182,18 +182,41 @@ struct alignas(64) PanelBlock {
   __m512 d;
 };
 
+// Rows r and r + 8 of a block go into one vector (halves), and an 8 x 8 transpose of dwords inside
+// each half (unpacks, then one two-source permute per pair of outputs) turns the 8 vectors into the
+// 8 columns: loads and shuffles, which cost less than 8 gathers of 16 lanes.
 void pack_panel(const MatmulArgs& a, int64_t r, int n, PanelBlock* out) {
   const int64_t nb = a.k / 32;
   const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
   const __mmask16 m = first_lanes(n);
   const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i lo_cols = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi_cols = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  const std::byte* row_ptr[16];
+  for (int i = 0; i < 16; ++i) row_ptr[i] = rows + static_cast<size_t>(i < n ? i : 0) * a.w_row_bytes + 2;
+  auto load_row = [&](int i, int64_t b) {
+    const void* p = row_ptr[i] + b * static_cast<int64_t>(sizeof(BlockQ8_0));
+    return i < n ? _mm256_loadu_si256(static_cast<const __m256i*>(p)) : _mm256_setzero_si256();
+  };
   for (int64_t b = 0; b < nb; ++b) {
-    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(BlockQ8_0));
-    for (int c = 0; c < 8; ++c) {
-      out[b].q[c] = _mm512_xor_si512(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offsets, blk + 2 + 4 * c, 1), flip);
+    __m512i v[8], t[8], u[8];
+    for (int i = 0; i < 8; ++i) v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(load_row(i, b)), load_row(i + 8, b), 1);
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
+      t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
     }
-    out[b].d = gather_scales(m, blk, offsets);
+    for (int g = 0; g < 8; g += 4) {
+      u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+      u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+      u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+      u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+    }
+    // u[c] (rows 0-3) and u[c + 4] (rows 4-7): 128-bit lanes 0 and 2 hold column c, 1 and 3 column c + 4.
+    for (int c = 0; c < 4; ++c) {
+      out[b].q[c] = _mm512_xor_si512(_mm512_permutex2var_epi64(u[c], lo_cols, u[c + 4]), flip);
+      out[b].q[c + 4] = _mm512_xor_si512(_mm512_permutex2var_epi64(u[c], hi_cols, u[c + 4]), flip);
+    }
+    out[b].d = gather_scales(m, rows + b * static_cast<int64_t>(sizeof(BlockQ8_0)), offsets);
   }
 }
 
