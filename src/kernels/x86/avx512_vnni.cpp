@@ -182,41 +182,45 @@ struct alignas(64) PanelBlock {
   __m512 d;
 };
 
-// Rows r and r + 8 of a block go into one vector (halves), and an 8 x 8 transpose of dwords inside
-// each half (unpacks, then one two-source permute per pair of outputs) turns the 8 vectors into the
-// 8 columns: loads and shuffles, which cost less than 8 gathers of 16 lanes.
+// The 8 dwords of 32 bytes at `at(i)` of 16 rows i (rows from n on read as zeros) as 8 vectors, lane i
+// of vector c holding row i's dword c. Rows i and i + 8 go into one vector (halves), and an 8 x 8
+// transpose of dwords inside each half (unpacks, then one two-source permute per pair of outputs)
+// turns the 8 vectors into the 8 columns: loads and shuffles, which cost less than 8 gathers.
+template <class At>
+inline void load_columns(At at, int n, __m512i out[8]) {
+  auto row = [&](int i) { return i < n ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at(i))) : _mm256_setzero_si256(); };
+  __m512i v[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(row(i)), row(i + 8), 1);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
+  }
+  for (int g = 0; g < 8; g += 4) {
+    u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+    u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+    u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+    u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+  }
+  // u[c] (rows 0-3, 8-11) and u[c + 4] (rows 4-7, 12-15): 128-bit lanes 0 and 2 hold column c, 1 and 3 column c + 4.
+  const __m512i lo_cols = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi_cols = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (int c = 0; c < 4; ++c) {
+    out[c] = _mm512_permutex2var_epi64(u[c], lo_cols, u[c + 4]);
+    out[c + 4] = _mm512_permutex2var_epi64(u[c], hi_cols, u[c + 4]);
+  }
+}
+
 void pack_panel(const MatmulArgs& a, int64_t r, int n, PanelBlock* out) {
   const int64_t nb = a.k / 32;
   const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
   const __mmask16 m = first_lanes(n);
   const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i lo_cols = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi_cols = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-  const std::byte* row_ptr[16];
-  for (int i = 0; i < 16; ++i) row_ptr[i] = rows + static_cast<size_t>(i < n ? i : 0) * a.w_row_bytes + 2;
-  auto load_row = [&](int i, int64_t b) {
-    const void* p = row_ptr[i] + b * static_cast<int64_t>(sizeof(BlockQ8_0));
-    return i < n ? _mm256_loadu_si256(static_cast<const __m256i*>(p)) : _mm256_setzero_si256();
-  };
   for (int64_t b = 0; b < nb; ++b) {
-    __m512i v[8], t[8], u[8];
-    for (int i = 0; i < 8; ++i) v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(load_row(i, b)), load_row(i + 8, b), 1);
-    for (int i = 0; i < 8; i += 2) {
-      t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
-      t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
-    }
-    for (int g = 0; g < 8; g += 4) {
-      u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
-      u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
-      u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
-      u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
-    }
-    // u[c] (rows 0-3) and u[c + 4] (rows 4-7): 128-bit lanes 0 and 2 hold column c, 1 and 3 column c + 4.
-    for (int c = 0; c < 4; ++c) {
-      out[b].q[c] = _mm512_xor_si512(_mm512_permutex2var_epi64(u[c], lo_cols, u[c + 4]), flip);
-      out[b].q[c + 4] = _mm512_xor_si512(_mm512_permutex2var_epi64(u[c], hi_cols, u[c + 4]), flip);
-    }
-    out[b].d = gather_scales(m, rows + b * static_cast<int64_t>(sizeof(BlockQ8_0)), offsets);
+    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(BlockQ8_0));
+    __m512i cols[8];
+    load_columns([&](int i) { return blk + static_cast<size_t>(i) * a.w_row_bytes + 2; }, n, cols);
+    for (int c = 0; c < 8; ++c) out[b].q[c] = _mm512_xor_si512(cols[c], flip);
+    out[b].d = gather_scales(m, blk, offsets);
   }
 }
 
@@ -401,33 +405,42 @@ inline __m512i bytes_of(__m512i v, int shift, int mask) {
 }
 
 // fn(super-block b of rows [r, r + n) at their first row, its panel block, the lanes' mask, the
-// lanes' byte offsets) for each super-block.
+// lanes' byte offsets, columns) for each super-block; columns(off, out) loads the 32 bytes at byte
+// `off` of the 16 rows' blocks as load_columns does.
 template <class Block, class Fn>
 void for_panel_blocks(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out, Fn fn) {
   const int64_t nb = a.k / kQ8KBlockElems;
   const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
   const __mmask16 m = first_lanes(n);
   const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
-  for (int64_t b = 0; b < nb; ++b) fn(rows + b * static_cast<int64_t>(sizeof(Block)), out[b], m, offsets);
+  for (int64_t b = 0; b < nb; ++b) {
+    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(Block));
+    auto columns = [&](size_t off, __m512i cols[8]) {
+      load_columns([&](int i) { return blk + static_cast<size_t>(i) * a.w_row_bytes + off; }, n, cols);
+    };
+    fn(blk, out[b], m, offsets, columns);
+  }
 }
 
 // Q4_K / Q5_K: byte qs[32p + l] holds value 64p + l (low nibble) and 64p + 32 + l (high nibble);
 // Q5_K's fifth bit of value 32j + l is bit j of qh[l].
 template <class Block, bool kFifthBit>
 void pack_k4_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
-  for_panel_blocks<Block>(a, r, n, out, [](const std::byte* blk, KPanelBlock& pb, __mmask16 m, __m512i offsets) {
+  for_panel_blocks<Block>(a, r, n, out, [](const std::byte* blk, KPanelBlock& pb, __mmask16 m, __m512i offsets, auto columns) {
     for (int p = 0; p < 4; ++p) {
+      __m512i g[8];
+      columns(offsetof(Block, qs) + 32 * p, g);
       for (int c = 0; c < 8; ++c) {
-        const __m512i g = gather_i32(m, offsets, blk + offsetof(Block, qs) + 32 * p + 4 * c);
-        pb.lv[16 * p + c] = bytes_of(g, 0, 0x0F);
-        pb.lv[16 * p + 8 + c] = bytes_of(g, 4, 0x0F);
+        pb.lv[16 * p + c] = bytes_of(g[c], 0, 0x0F);
+        pb.lv[16 * p + 8 + c] = bytes_of(g[c], 4, 0x0F);
       }
     }
     if constexpr (kFifthBit) {
+      __m512i h[8];
+      columns(offsetof(Block, qh), h);
       for (int c = 0; c < 8; ++c) {
-        const __m512i h = gather_i32(m, offsets, blk + offsetof(Block, qh) + 4 * c);
         for (int j = 0; j < 8; ++j) {
-          pb.lv[8 * j + c] = _mm512_or_si512(pb.lv[8 * j + c], _mm512_slli_epi32(bytes_of(h, j, 0x01), 4));
+          pb.lv[8 * j + c] = _mm512_or_si512(pb.lv[8 * j + c], _mm512_slli_epi32(bytes_of(h[c], j, 0x01), 4));
         }
       }
     }
@@ -456,15 +469,17 @@ void pack_k4_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
 // Q6_K: value 128h + 32q + l has its low 4 bits in ql[64h + 32(q & 1) + l] (low nibble for q < 2),
 // its top 2 in bits 2q, 2q + 1 of qh[32h + l], and the signed scale of its 16.
 void pack_q6_k_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
-  for_panel_blocks<BlockQ6_K>(a, r, n, out, [](const std::byte* blk, KPanelBlock& pb, __mmask16 m, __m512i offsets) {
+  for_panel_blocks<BlockQ6_K>(a, r, n, out, [](const std::byte* blk, KPanelBlock& pb, __mmask16 m, __m512i offsets, auto columns) {
     for (int h = 0; h < 2; ++h) {
+      __m512i hi[8], lo[2][8];
+      columns(offsetof(BlockQ6_K, qh) + 32 * h, hi);
+      for (int half = 0; half < 2; ++half) columns(offsetof(BlockQ6_K, ql) + 64 * h + 32 * half, lo[half]);
       for (int c = 0; c < 8; ++c) {
-        const __m512i hi = gather_i32(m, offsets, blk + offsetof(BlockQ6_K, qh) + 32 * h + 4 * c);
         for (int half = 0; half < 2; ++half) {
-          const __m512i lo = gather_i32(m, offsets, blk + offsetof(BlockQ6_K, ql) + 64 * h + 32 * half + 4 * c);
           for (int nibble = 0; nibble < 2; ++nibble) {
             const int q = 2 * nibble + half;
-            pb.lv[32 * h + 8 * q + c] = _mm512_or_si512(bytes_of(lo, 4 * nibble, 0x0F), _mm512_slli_epi32(bytes_of(hi, 2 * q, 0x03), 4));
+            pb.lv[32 * h + 8 * q + c] =
+                _mm512_or_si512(bytes_of(lo[half][c], 4 * nibble, 0x0F), _mm512_slli_epi32(bytes_of(hi[c], 2 * q, 0x03), 4));
           }
         }
       }
