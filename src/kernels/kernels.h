@@ -88,6 +88,8 @@ struct KernelTable {
   // x = exp(x - m), returning the sum of the new x in a fixed order (exp within 2 ulp of std::exp).
   float (*scale_max_f32)(float* x, float a, int64_t n);
   float (*exp_sum_f32)(float* x, float m, int64_t n);
+  // gate = silu(gate) * up = gate / (1 + exp(-gate)) * up, the exp as in exp_sum_f32.
+  void (*silu_mul_f32)(float* gate, const float* up, int64_t n);
   // Attention of a tile of nq <= kAttnTile queries (rows q_stride floats apart) against n keys and
   // values (rows of `dim` floats): scores[i * n + j] = q_i . k_j, and
   // out_i += sum over j, in order, of p[i * n + j] * v_j (one fused multiply-add per element and j).

@@ -21,7 +21,7 @@ void dense_ffn_forward(const ExecContext& ctx, const DenseFfnWeights& w, const f
   Scratch<float> gate(static_cast<size_t>(n_tok * n_ff));
   Scratch<float> up(static_cast<size_t>(n_tok * n_ff));
   linear_many(ctx, {{&w.gate, x, n_tok, gate.data()}, {&w.up, x, n_tok, up.data()}});  // one quantization of x
-  silu_mul(gate.data(), up.data(), n_tok * n_ff);
+  silu_mul(ctx, gate.data(), up.data(), n_tok * n_ff);
   ctx.trace("ffn_act", layer, gate.data(), n_tok, n_ff);
   linear(ctx, w.down, gate.data(), n_tok, out);
 }

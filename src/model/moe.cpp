@@ -146,8 +146,8 @@ void moe_forward(const ExecContext& ctx, const MoeConfig& cfg, const MoeWeights&
       down.push_back({&w.shared->down, sg, n_tok, shared_y.data()});
     }
     linear_many(ctx, gate_up);
-    silu_mul(gate.data(), up.data(), rows * F);
-    if (with_shared) silu_mul(sg, su, n_tok * Fs);
+    silu_mul(ctx, gate.data(), up.data(), rows * F);
+    if (with_shared) silu_mul(ctx, sg, su, n_tok * Fs);
     linear_many(ctx, down);
     at = 0;
     for (size_t i = g0; i < g1; ++i) {

@@ -128,8 +128,12 @@ void embed_rows(const Weight& table, const int32_t* ids, int64_t n, float* out) 
   }
 }
 
-void silu_mul(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) gate[i] = silu(gate[i]) * up[i];
+void silu_mul(const ExecContext& ctx, float* gate, const float* up, int64_t n) {
+  // Chunks of 4096: a decode step's few thousand values stay on one thread.
+  ctx.pool->parallel_for((n + 4095) / 4096, 1, [&](int64_t c0, int64_t c1, int) {
+    const int64_t i0 = c0 * 4096, i1 = std::min(n, c1 * 4096);
+    ctx.kernels->silu_mul_f32(gate + i0, up + i0, i1 - i0);
+  });
 }
 
 void add_in_place(float* x, const float* y, int64_t n) {

@@ -33,8 +33,8 @@ void rms_norm_vector(float* x, const float* weight, int64_t n, float eps);
 // out[i] = table row ids[i], widened to f32. ids must be in range (checked by the caller).
 void embed_rows(const Weight& table, const int32_t* ids, int64_t n, float* out);
 
-// gate[i] = silu(gate[i]) * up[i]
-void silu_mul(float* gate, const float* up, int64_t n);
+// gate[i] = silu(gate[i]) * up[i], on the kernel table, over the pool.
+void silu_mul(const ExecContext& ctx, float* gate, const float* up, int64_t n);
 
 // x[i] += y[i]
 void add_in_place(float* x, const float* y, int64_t n);

@@ -374,6 +374,29 @@ TEST(Kernels, SoftmaxPiecesMatchTheDefinition) {
   }
 }
 
+// silu(gate) * up against the double-precision definition, from deep negatives (where silu is a
+// tiny negative number) to large positives; untouched past n.
+TEST(Kernels, SiluMulMatchesTheDefinition) {
+  std::vector<const KernelTable*> tables = {&scalar_kernels()};
+  for (Isa isa : available_simd()) tables.push_back(kernel_table_for(isa));
+  for (const KernelTable* kt : tables) {
+    for (int64_t n : {0, 1, 7, 8, 9, 16, 17, 100}) {
+      auto gate = random_floats(static_cast<size_t>(n) + 1, 11);
+      const auto up = random_floats(static_cast<size_t>(n) + 1, 12);
+      for (auto& g : gate) g *= 120.0f;
+      std::vector<float> got(gate);
+      kt->silu_mul_f32(got.data(), up.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        const double g = gate[static_cast<size_t>(i)];
+        const double want = g / (1.0 + std::exp(-g)) * up[static_cast<size_t>(i)];
+        // Where exp(-gate) overflows, a kernel may clamp it: silu is then below 1e-36 either way.
+        EXPECT_NEAR(got[static_cast<size_t>(i)], want, 4 * FLT_EPSILON * std::fabs(want) + 1e-35) << isa_name(kt->isa) << " gate " << g;
+      }
+      EXPECT_EQ(got[static_cast<size_t>(n)], gate[static_cast<size_t>(n)]);
+    }
+  }
+}
+
 // Attention tiles against double-precision sums, every ISA; and a query's scores and sums are
 // bit-identical whether it comes alone or in a tile, and whatever number of keys follows it.
 TEST(Kernels, AttentionTilesMatchScalarAndDoNotDependOnTheTile) {

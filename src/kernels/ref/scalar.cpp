@@ -182,6 +182,10 @@ float exp_sum_f32(float* x, float m, int64_t n) {
   return sum;
 }
 
+void silu_mul_f32(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
   for (int i = 0; i < nq; ++i) {
     for (int j = 0; j < n; ++j) scores[i * n + j] = dot_f32(q + i * q_stride, keys + j * dim, dim);
@@ -232,6 +236,7 @@ const KernelTable& scalar_kernels() {
       scale_f32,
       scale_max_f32,
       exp_sum_f32,
+      silu_mul_f32,
       attn_scores,
       attn_accumulate,
       stream_read,

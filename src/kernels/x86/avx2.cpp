@@ -463,6 +463,17 @@ float exp_sum_f32(float* x, float m, int64_t n) {
   return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
 }
 
+void silu_mul_f32(float* gate, const float* up, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 s = _mm256_div_ps(g, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 // Queries whose accumulators share the registers in the attention kernels.
 constexpr int kAttnGroup = 4;
 
@@ -535,6 +546,7 @@ const KernelTable& avx2_kernels() {
       scale_f32,
       scale_max_f32,
       exp_sum_f32,
+      silu_mul_f32,
       attn_scores,
       attn_accumulate,
       stream_read,

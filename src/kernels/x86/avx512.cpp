@@ -401,6 +401,16 @@ float exp_sum_f32(float* x, float m, int64_t n) {
   return _mm512_reduce_add_ps(sum);
 }
 
+void silu_mul_f32(float* gate, const float* up, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = tail_mask(n - i < 16 ? n - i : 16);
+    const __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
+    const __m512 s = _mm512_div_ps(g, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+    _mm512_mask_storeu_ps(gate + i, k, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(k, up + i)));
+  }
+}
+
 // Queries whose accumulators share the registers in the attention kernels.
 constexpr int kAttnGroup = 4;
 
@@ -534,6 +544,7 @@ const KernelTable& avx512_kernels() {
       scale_f32,
       scale_max_f32,
       exp_sum_f32,
+      silu_mul_f32,
       attn_scores,
       attn_accumulate,
       stream_read,
