@@ -170,7 +170,7 @@ TEST(Kernels, ATokensResultDoesNotDependOnItsBatch) {
   for (Isa isa : available_simd()) {
     const KernelTable& kt = *kernel_table_for(isa);
     for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
-      for (int64_t k : {64, 96, 256, 1000, 1024, 3072}) {
+      for (int64_t k : {64, 96, 256, 768, 1000, 1024, 3072}) {
         if (k % dtype_info(t).block_elems != 0) continue;
         const int64_t rows = 37;
         const int n_tok = 7;
@@ -261,9 +261,9 @@ TEST(Kernels, Q4AndKQuantMatmulsMatchScalar) {
     }
     check_matmul(t, 4 * b, 70, 13, 2, 11);  // more tokens than one block of 64, a sub-range of rows
     check_matmul(t, 2 * b, 12, 40, 3, 37);  // VNNI panels of 16 rows: two whole and a partial one
-    // Decode pairs the rows whose last group of 8 super-blocks has 4 (k = 1024, 3072): an odd row
-    // range starting on an odd row leaves one row alone.
-    for (int64_t k : {4 * b, 12 * b, 20 * b}) check_matmul(t, k, 1, 9, 1, 8), check_matmul(t, k, 1, 8, 0, 8);
+    // Decode pairs the rows whose last group of 8 super-blocks has 1 to 4 (k = 768, 1024, 3072): an
+    // odd row range starting on an odd row leaves one row alone.
+    for (int64_t k : {b, 2 * b, 3 * b, 4 * b, 11 * b, 12 * b, 13 * b, 20 * b}) check_matmul(t, k, 1, 9, 1, 8), check_matmul(t, k, 1, 8, 0, 8);
   }
 }
 

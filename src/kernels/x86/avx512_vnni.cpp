@@ -340,8 +340,9 @@ __attribute__((always_inline)) inline __m256 k_group(Src src, int n, const Block
 
 // One token, rows one after another, each read once front to back: 8 super-blocks' exact integer
 // sums at a time, then their float steps in 8 lanes (acc[b % 8] of the row). A row whose last group
-// has 4 super-blocks (k = 1024, 3072, ...: most of a 0.6B model's matrices) shares that group with the
-// next row's, which lands in lanes 4..7 and is moved down to 0..3: the same sums, half the groups.
+// has 1 to 4 super-blocks (k = 1024 or 3072: most of a 0.6B model's matrices; 768, a 30B-A3B expert's
+// down projection) shares that group with the next row's, whose lanes are then moved down to 0, 1...:
+// the same sums, fewer groups.
 template <class Block, void (*Unpack)(const Block&, KBlock&)>
 void k_gemv(const MatmulArgs& a) {
   const int64_t nb = a.k / kQ8KBlockElems;
@@ -361,16 +362,22 @@ void k_gemv(const MatmulArgs& a) {
     return acc;
   };
   int64_t r = a.r0;
-  if (tail == 4) {
-    const __m256 dx = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(x_scales.data() + full));
+  if (tail > 0 && tail <= 4) {
+    // Slots [0, tail) are row r's last blocks, [tail, 2 tail) row r + 1's.
+    const __m256i twice = _mm256_setr_epi32(0, 1 % tail, 2 % tail, 3 % tail, 4 % tail, 5 % tail, 6 % tail, 7 % tail);
+    const __m256i second = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(tail));
+    const __m256 dx = _mm256_permutevar8x32_ps(_mm256_loadu_ps(x_scales.data() + full), twice);
+    const auto mask = static_cast<__mmask8>((1u << tail) - 1u);
     for (; r + 1 < a.r1; r += 2) {
       const Block* r0 = row_of(r);
       const Block* r1 = row_of(r + 1);
       __m256 acc0 = full_groups(r0), acc1 = full_groups(r1);
-      auto src = [&](int z) { return z < 4 ? std::pair{r0 + full + z, full + z} : std::pair{r1 + full + z - 4, full + z - 4}; };
-      const __m256 v = k_group<Block, Unpack>(src, 8, x, dx);
-      acc0 = _mm256_mask_add_ps(acc0, 0x0F, acc0, v);
-      acc1 = _mm256_mask_add_ps(acc1, 0x0F, acc1, _mm256_permute2f128_ps(v, v, 0x01));
+      auto src = [&](int z) {
+        return z < tail ? std::pair{r0 + full + z, full + z} : std::pair{r1 + full + z - tail, full + z - tail};
+      };
+      const __m256 v = k_group<Block, Unpack>(src, 2 * tail, x, dx);
+      acc0 = _mm256_mask_add_ps(acc0, mask, acc0, v);
+      acc1 = _mm256_mask_add_ps(acc1, mask, acc1, _mm256_permutevar8x32_ps(v, second));
       a.y[r] = tree8(acc0);
       a.y[r + 1] = tree8(acc1);
     }
