@@ -57,7 +57,7 @@ std::string ChatSession::render(const json& messages) const {
 std::vector<int32_t> ChatSession::run_model(const std::vector<int32_t>& context, const SamplingParams& sampling,
                                             int max_tokens, const std::function<bool(int32_t)>& on_token, size_t& kept) {
   const Model& model = runtime_.model();
-  if (!state_) state_ = model.new_state({});
+  if (!state_) state_ = model.new_state({0, options_.kv_type});
   // Keep the longest cached prefix the state can rewind to, and run at least one token.
   size_t keep = 0;
   while (keep < cached_.size() && keep < context.size() && cached_[keep] == context[keep]) ++keep;

@@ -28,6 +28,7 @@ struct ChatOptions {
   int64_t ctx_size = 0;     // 0: the model's training context, capped at 8192
   bool drop_oldest = false;  // drop the oldest turns when the conversation outgrows the context
   std::string system;        // system message ("" for none)
+  DType kv_type = DType::F32;  // the KV cache: F32, or F16 (half the memory)
   nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
 };
 

@@ -25,7 +25,7 @@ namespace {
 
 struct Result {
   std::string test;
-  int n_prompt = 0, n_gen = 0;
+  int n_prompt = 0, n_gen = 0, n_depth = 0;
   std::vector<double> samples;  // tokens/s per repeat
   double median() const {
     std::vector<double> s = samples;
@@ -42,26 +42,40 @@ std::vector<int32_t> random_tokens(int n, int64_t vocab, uint64_t seed) {
   return t;
 }
 
-// One prefill of n tokens in a single batch; returns seconds.
-double run_prefill(const Model& m, const ExecContext& ctx, const std::vector<int32_t>& tokens) {
-  auto state = m.new_state({});
+// A new state holding `depth` tokens of context already (prefilled in batches of 512, not timed).
+std::unique_ptr<ModelState> state_at_depth(const Model& m, const ExecContext& ctx, int depth, DType kv_type) {
+  auto state = m.new_state({0, kv_type});
+  const auto tokens = random_tokens(depth, m.info().n_vocab, 11);
+  ForwardOutput out;
+  for (int at = 0; at < depth; at += 512) {
+    Batch b;
+    const int end = std::min(depth, at + 512);
+    for (int i = at; i < end; ++i) b.add(tokens[static_cast<size_t>(i)], i, 0, i + 1 == end);
+    m.forward(b, *state, out, ctx);
+  }
+  return state;
+}
+
+// One prefill of n tokens in a single batch after `depth` tokens of context; returns seconds.
+double run_prefill(const Model& m, const ExecContext& ctx, const std::vector<int32_t>& tokens, int depth, DType kv_type) {
+  auto state = state_at_depth(m, ctx, depth, kv_type);
   Batch b;
-  for (size_t i = 0; i < tokens.size(); ++i) b.add(tokens[i], static_cast<int32_t>(i), 0, i + 1 == tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) b.add(tokens[i], depth + static_cast<int32_t>(i), 0, i + 1 == tokens.size());
   ForwardOutput out;
   Timer t;
   m.forward(b, *state, out, ctx);
   return t.seconds();
 }
 
-// n single-token decode steps from an empty cache; returns seconds.
-double run_decode(const Model& m, const ExecContext& ctx, const std::vector<int32_t>& tokens) {
-  auto state = m.new_state({});
+// n single-token decode steps after `depth` tokens of context (0: an empty cache); returns seconds.
+double run_decode(const Model& m, const ExecContext& ctx, const std::vector<int32_t>& tokens, int depth, DType kv_type) {
+  auto state = state_at_depth(m, ctx, depth, kv_type);
   ForwardOutput out;
   Batch b;
   Timer t;
   for (size_t i = 0; i < tokens.size(); ++i) {
     b.clear();
-    b.add(tokens[i], static_cast<int32_t>(i), 0, true);
+    b.add(tokens[i], depth + static_cast<int32_t>(i), 0, true);
     m.forward(b, *state, out, ctx);
   }
   return t.seconds();
@@ -93,8 +107,9 @@ struct ServingSample {
   std::vector<double> stream_rate;  // per stream: tokens/s after its first token
 };
 
-ServingSample run_serving(const Model& m, const ExecContext& ctx, int streams, int n_prompt, int n_gen, uint64_t seed) {
+ServingSample run_serving(const Model& m, const ExecContext& ctx, int streams, int n_prompt, int n_gen, uint64_t seed, DType kv) {
   SchedulerOptions so;
+  so.kv_type = kv;
   so.max_num_seqs = streams;
   so.max_model_len = n_prompt + n_gen + 1;
   Scheduler sched(m, ctx, so);
@@ -138,7 +153,7 @@ double median_of(std::vector<double> v) {
   return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-int serving_bench(Runtime& rt, const std::vector<int64_t>& levels, int n_prompt, int n_gen, int reps, bool as_json) {
+int serving_bench(Runtime& rt, const std::vector<int64_t>& levels, int n_prompt, int n_gen, int reps, bool as_json, DType kv) {
   const Model& m = rt.model();
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   if (!as_json) {
@@ -146,13 +161,13 @@ int serving_bench(Runtime& rt, const std::vector<int64_t>& levels, int n_prompt,
                              "aggregate t/s", "per-stream t/s", "TTFT median s", "TTFT max s");
     std::cout << fmt::format("|{:->9}|{:->8}|{:->7}|{:->16}|{:->17}|{:->15}|{:->15}|\n", "", "", "", "", "", "", "");
   }
-  run_serving(m, rt.context(), 1, std::min(n_prompt, 16), 4, 99);  // warm-up
+  run_serving(m, rt.context(), 1, std::min(n_prompt, 16), 4, 99, kv);  // warm-up
   for (int64_t level : levels) {
     if (level < 1 || level > 4096) fail("--concurrency: {} streams is out of range (1 to 4096)", level);
     const int streams = static_cast<int>(level);
     std::vector<double> aggregate, per_stream, ttft_median, ttft_max;
     for (int r = 0; r < reps; ++r) {
-      const ServingSample s = run_serving(m, rt.context(), streams, n_prompt, n_gen, 1000 + static_cast<uint64_t>(r) * 7919);
+      const ServingSample s = run_serving(m, rt.context(), streams, n_prompt, n_gen, 1000 + static_cast<uint64_t>(r) * 7919, kv);
       aggregate.push_back(static_cast<double>(streams) * n_gen / s.seconds);
       per_stream.push_back(median_of(s.stream_rate));
       ttft_median.push_back(median_of(s.ttft));
@@ -178,9 +193,9 @@ int serving_bench(Runtime& rt, const std::vector<int64_t>& levels, int n_prompt,
 Run add_bench(CLI::App& app) {
   struct Opts {
     std::string model, synthetic, dtype = "BF16";
-    int threads = 0, n_prompt = 512, n_gen = 128, reps = 5, layers = 0;
+    int threads = 0, n_prompt = 512, n_gen = 128, reps = 5, layers = 0, depth = 0;
     bool json = false, roofline = true;
-    std::string concurrency, load_mode = "auto";
+    std::string concurrency, load_mode = "auto", kv_type = "f32";
   };
   auto o = std::make_shared<Opts>();
   auto* model_opt = app.add_option("-m,--model", o->model, "Model: a Hugging Face directory or a .gguf file");
@@ -190,9 +205,13 @@ Run add_bench(CLI::App& app) {
   app.add_option("--layers", o->layers, "Depth of the synthetic model (default: the real depth)");
   app.add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens for the prefill test (0: skip)")->capture_default_str();
   app.add_option("-n,--n-gen", o->n_gen, "Tokens for the decode test (0: skip)")->capture_default_str();
+  app.add_option("-d,--n-depth", o->depth, "Tokens already in the context before each test (prefilled, not timed), as llama-bench's -d")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("-r,--repetitions", o->reps, "Repeats per test (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("-t,--threads", o->threads, "Threads (default: one per available core)");
   add_load_mode(app, o->load_mode);
+  add_kv_type(app, o->kv_type);
   app.add_flag("--json", o->json, "Print a JSON array of results");
   app.add_option("--concurrency", o->concurrency,
                  "Serving benchmark instead: for each count in the list (e.g. 1,4,16,64), that many streams of -p prompt "
@@ -211,27 +230,33 @@ Run add_bench(CLI::App& app) {
     }
     if (!o->concurrency.empty()) {
       if (o->n_prompt < 1 || o->n_gen < 1) fail("--concurrency needs -p and -n of at least 1");
-      return serving_bench(*rt, parse_int_list(o->concurrency, "--concurrency"), o->n_prompt, o->n_gen, o->reps, o->json);
+      return serving_bench(*rt, parse_int_list(o->concurrency, "--concurrency"), o->n_prompt, o->n_gen, o->reps, o->json,
+                           o->kv_type == "f16" ? DType::F16 : DType::F32);
     }
     const Model& m = rt->model();
     const ExecContext& ctx = rt->context();
     std::vector<Result> results;
+    const std::string at_depth = o->depth > 0 ? fmt::format(" @ d{}", o->depth) : "";
+    const DType kv = o->kv_type == "f16" ? DType::F16 : DType::F32;
     if (o->n_prompt > 0) {
-      Result r{fmt::format("pp{}", o->n_prompt), o->n_prompt, 0, {}};
+      Result r{fmt::format("pp{}{}", o->n_prompt, at_depth), o->n_prompt, 0, o->depth, {}};
       const auto tokens = random_tokens(o->n_prompt, m.info().n_vocab, 7);
-      run_prefill(m, ctx, random_tokens(std::min(o->n_prompt, 32), m.info().n_vocab, 8));  // warm-up
-      for (int i = 0; i < o->reps; ++i) r.samples.push_back(o->n_prompt / run_prefill(m, ctx, tokens));
+      run_prefill(m, ctx, random_tokens(std::min(o->n_prompt, 32), m.info().n_vocab, 8), 0, kv);  // warm-up
+      for (int i = 0; i < o->reps; ++i) r.samples.push_back(o->n_prompt / run_prefill(m, ctx, tokens, o->depth, kv));
       results.push_back(r);
     }
     if (o->n_gen > 0) {
-      Result r{fmt::format("tg{}", o->n_gen), 0, o->n_gen, {}};
+      Result r{fmt::format("tg{}{}", o->n_gen, at_depth), 0, o->n_gen, o->depth, {}};
       const auto tokens = random_tokens(o->n_gen, m.info().n_vocab, 9);
-      run_decode(m, ctx, random_tokens(std::min(o->n_gen, 8), m.info().n_vocab, 10));  // warm-up
-      for (int i = 0; i < o->reps; ++i) r.samples.push_back(o->n_gen / run_decode(m, ctx, tokens));
+      run_decode(m, ctx, random_tokens(std::min(o->n_gen, 8), m.info().n_vocab, 10), 0, kv);  // warm-up
+      for (int i = 0; i < o->reps; ++i) r.samples.push_back(o->n_gen / run_decode(m, ctx, tokens, o->depth, kv));
       results.push_back(r);
     }
     const double weight_bytes = static_cast<double>(m.weights().total_bytes());
-    const double step_bytes = static_cast<double>(m.decode_bytes_per_token());
+    // A decode step reads every active weight and the whole KV cache so far (on average the depth plus
+    // half the test's tokens).
+    const double step_bytes = static_cast<double>(m.decode_bytes_per_token()) +
+                              static_cast<double>(m.state_bytes_per_token(kv)) * (o->depth + 0.5 * o->n_gen);
     int64_t params = 0;
     for (const StoredWeight& t : m.weights().tensors()) params += t.weight.shape.numel();
     const char* isa = kernels::isa_name(ctx.kernels->isa);
@@ -253,6 +278,8 @@ Run add_bench(CLI::App& app) {
                                     {"test", r.test},
                                     {"n_prompt", r.n_prompt},
                                     {"n_gen", r.n_gen},
+                                    {"n_depth", r.n_depth},
+                                    {"type_kv", o->kv_type},
                                     {"tokens_per_s", r.median()},
                                     {"samples_ts", r.samples},
                                     {"peak_rss_bytes", peak_rss}};
@@ -270,16 +297,16 @@ Run add_bench(CLI::App& app) {
       std::cout << arr.dump(2) << "\n";
       return 0;
     }
-    std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>7} | {:>12} | {:>24} |\n", "model", "size", "params",
+    std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>13} | {:>12} | {:>24} |\n", "model", "size", "params",
                              "backend", "threads", "test", "t/s (median)", "weights GB/s (roofline)");
-    std::cout << fmt::format("|{:-<42}|{:->12}|{:->10}|{:->12}|{:->9}|{:->9}|{:->14}|{:->26}|\n", "", "", "", "", "", "", "", "");
+    std::cout << fmt::format("|{:-<42}|{:->12}|{:->10}|{:->12}|{:->9}|{:->15}|{:->14}|{:->26}|\n", "", "", "", "", "", "", "", "");
     for (const auto& r : results) {
       std::string roof;
       if (r.n_gen > 0) {
         roof = fmt::format("{:.1f}", r.median() * step_bytes / 1e9);
         if (bandwidth > 0) roof += fmt::format(" of {:.1f} ({:.0f}%)", bandwidth / 1e9, 100.0 * r.median() * step_bytes / bandwidth);
       }
-      std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>7} | {:>12.2f} | {:>24} |\n", m.info().source,
+      std::cout << fmt::format("| {:<40} | {:>10} | {:>8} | {:>10} | {:>7} | {:>13} | {:>12.2f} | {:>24} |\n", m.info().source,
                                format_bytes(weight_bytes), format_count(static_cast<double>(params)),
                                std::string("cpu-") + isa, rt->pool().size(), r.test, r.median(), roof);
     }

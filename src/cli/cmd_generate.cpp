@@ -49,7 +49,7 @@ Run add_generate(CLI::App& app) {
     params.max_new_tokens = o->sampling.max_tokens.value_or(16);
     params.sampling = o->sampling.over({});  // greedy unless --temperature says otherwise
     if (!o->ignore_eos) params.stop_ids = model.info().eos_ids;
-    auto state = model.new_state({});
+    auto state = model.new_state({0, o->model.kv_dtype()});
 
     if (*tokens) {
       if (!o->sampling.stop.empty()) fail("generate: --stop works on text: use it with --prompt or --chat");

@@ -70,7 +70,7 @@ Run add_logits(CLI::App& app) {
       rt->set_tracer(tracer.get());
     }
     const Model& model = rt->model();
-    auto state = model.new_state({});
+    auto state = model.new_state({0, o->model.kv_dtype()});
     ForwardOutput fwd;
     std::vector<float> logits;
     Batch batch;

@@ -275,6 +275,7 @@ Run add_run(CLI::App& app) {
     options.ctx_size = o->ctx_size;
     options.drop_oldest = o->drop_oldest;
     options.system = o->system;
+    options.kv_type = o->model.kv_dtype();
     options.template_kwargs = kwargs;
     TokenSource source = hooks().reply_source ? hooks().reply_source(assets) : TokenSource{};
     ChatSession session(*rt, assets, options, source);

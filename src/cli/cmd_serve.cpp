@@ -131,6 +131,7 @@ Run add_serve(CLI::App& app) {
     so.max_num_seqs = o->max_num_seqs;
     so.max_batch_tokens = o->max_batch_tokens;
     so.cache_bytes = cache_bytes;
+    so.kv_type = o->model.kv_dtype();
     so.max_model_len = max_len;
     so.on_step = hooks().on_engine_step;
     Scheduler scheduler(rt->model(), rt->context(), so);

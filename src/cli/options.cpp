@@ -12,6 +12,16 @@ void ModelOptions::add(CLI::App& app, bool positional) {
   if (positional) app.add_option("model_path", model, "Model (same as --model)");
   app.add_option("-t,--threads", threads, "Threads (default: one per available core)")->check(CLI::NonNegativeNumber);
   add_load_mode(app, load_mode);
+  add_kv_type(app, kv_type);
+}
+
+CLI::Option* add_kv_type(CLI::App& app, std::string& slot) {
+  return app
+      .add_option("--kv-type", slot,
+                  "Element type of the attention layers' KV cache: 'f32' (exact), or 'f16' (half the memory, and half the "
+                  "bytes a decode step reads at long context; keys and values rounded to f16 as llama.cpp's default cache)")
+      ->check(CLI::IsMember({"f32", "f16"}))
+      ->capture_default_str();
 }
 
 CLI::Option* add_load_mode(CLI::App& app, std::string& slot) {

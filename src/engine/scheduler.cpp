@@ -96,6 +96,7 @@ Scheduler::Scheduler(const Model& model, const ExecContext& ctx, SchedulerOption
   opts_.max_batch_tokens = std::max<int>(opts_.max_batch_tokens, opts_.max_num_seqs + static_cast<int>(kPrefillChunk));
   StateOptions so;
   so.max_bytes = opts_.cache_bytes;
+  so.kv_type = opts_.kv_type;
   state_ = model_.new_state(so);
   stats_.cache_bytes_budget = opts_.cache_bytes;
   thread_ = std::thread([this] { loop(); });
@@ -112,7 +113,7 @@ Scheduler::~Scheduler() {
 
 size_t Scheduler::bytes_for_tokens(int64_t n) const {
   const int64_t blocks = (n + kBlockTokens - 1) / kBlockTokens + 1;  // +1: room to grow into
-  return static_cast<size_t>(blocks * kBlockTokens) * model_.state_bytes_per_token() + model_.state_bytes_per_sequence();
+  return static_cast<size_t>(blocks * kBlockTokens) * model_.state_bytes_per_token(opts_.kv_type) + model_.state_bytes_per_sequence();
 }
 
 std::shared_ptr<SequenceHandle> Scheduler::submit(SequenceParams params) {

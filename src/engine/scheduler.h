@@ -92,6 +92,7 @@ struct SchedulerOptions {
   int max_batch_tokens = 512;     // tokens per step (decode tokens first, then prompt chunks); at least
                                   // max_num_seqs + kPrefillChunk
   size_t cache_bytes = 0;         // KV + recurrent state budget; 0: unbounded
+  DType kv_type = DType::F32;     // the KV cache's element type: F32, or F16 (half the memory)
   int64_t max_model_len = 4096;   // prompt + generated tokens of one sequence
   std::function<void()> on_step;  // test seam: runs after each step (e.g. to slow the engine down)
 };

@@ -65,16 +65,6 @@ void quantize_act_row(const KernelTable& kt, ActFormat format, const float* x, s
   }
 }
 
-void attn_scores_in_groups(AttnScoresFn fn, int group, const float* q, int64_t q_stride, int nq, const float* keys, int n,
-                           int64_t dim, float* scores) {
-  for (int i = 0; i < nq; i += group) fn(q + i * q_stride, q_stride, nq - i < group ? nq - i : group, keys, n, dim, scores + i * n);
-}
-
-void attn_accumulate_in_groups(AttnAccumulateFn fn, int group, const float* p, int nq, int n, const float* vals, int64_t dim,
-                               float* out, int64_t out_stride) {
-  for (int i = 0; i < nq; i += group) fn(p + i * n, nq - i < group ? nq - i : group, n, vals, dim, out + i * out_stride, out_stride);
-}
-
 const KernelTable* kernel_table_for(Isa isa) {
   const CpuFeatures& cpu = cpu_features();
   switch (isa) {

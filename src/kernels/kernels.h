@@ -96,6 +96,11 @@ struct KernelTable {
   // A query's arithmetic is the same whatever nq: its attention does not depend on its batch.
   void (*attn_scores)(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores);
   void (*attn_accumulate)(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride);
+  // The same with the keys and values in f16 (an f16 KV cache), widened exactly to f32 as they are read.
+  void (*attn_scores_f16)(const float* q, int64_t q_stride, int nq, const uint16_t* keys, int n, int64_t dim, float* scores);
+  void (*attn_accumulate_f16)(const float* p, int nq, int n, const uint16_t* vals, int64_t dim, float* out, int64_t out_stride);
+  // f32 -> f16, round to nearest even (tensor/fp16.h's fp32_to_fp16).
+  void (*f32_to_f16)(const float* x, uint16_t* out, int64_t n);
   // Reads n bytes (n a multiple of 64) as fast as the ISA allows and returns a checksum: the
   // read-bandwidth probe behind the benchmark's roofline.
   uint64_t (*stream_read)(const std::byte* p, size_t n);
@@ -108,12 +113,21 @@ void matmul_dequantized(const MatmulArgs& a, DType t, float (*dot)(const float*,
 
 // An attention tile as register groups of `group` queries, each handed to `fn` (an ISA's kernel for
 // up to `group` queries); the block of keys or values stays in L1 between the groups.
-using AttnScoresFn = void (*)(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores);
-using AttnAccumulateFn = void (*)(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride);
-void attn_scores_in_groups(AttnScoresFn fn, int group, const float* q, int64_t q_stride, int nq, const float* keys, int n,
-                           int64_t dim, float* scores);
-void attn_accumulate_in_groups(AttnAccumulateFn fn, int group, const float* p, int nq, int n, const float* vals, int64_t dim,
-                               float* out, int64_t out_stride);
+// T: float, or uint16_t (f16) for an f16 cache.
+template <class T>
+using AttnScoresFn = void (*)(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores);
+template <class T>
+using AttnAccumulateFn = void (*)(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride);
+template <class T>
+void attn_scores_in_groups(AttnScoresFn<T> fn, int group, const float* q, int64_t q_stride, int nq, const T* keys, int n,
+                           int64_t dim, float* scores) {
+  for (int i = 0; i < nq; i += group) fn(q + i * q_stride, q_stride, nq - i < group ? nq - i : group, keys, n, dim, scores + i * n);
+}
+template <class T>
+void attn_accumulate_in_groups(AttnAccumulateFn<T> fn, int group, const float* p, int nq, int n, const T* vals, int64_t dim,
+                               float* out, int64_t out_stride) {
+  for (int i = 0; i < nq; i += group) fn(p + i * n, nq - i < group ? nq - i : group, n, vals, dim, out + i * out_stride, out_stride);
+}
 
 // The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512|avx512-vnni when supported).
 const KernelTable& kernel_table();

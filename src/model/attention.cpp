@@ -37,7 +37,8 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
   // One pool pass for the three projections, one quantization of x.
   linear_many(ctx, {{&w.wq, x, n_tok, q.data()}, {&w.wk, x, n_tok, k.data()}, {&w.wv, x, n_tok, v.data()}});
 
-  // Per head: RMSNorm over head_dim, then RoPE; K and V go to the cache.
+  // Per head: RMSNorm over head_dim, then RoPE; K and V go to the cache (rounded to f16 in an f16 one).
+  const bool f16_cache = kv.dtype() == DType::F16;
   const int q_stride = cfg.gated ? 2 * hd : hd;  // distance between query heads in q
   ctx.pool->parallel_for(n_tok, 1, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -51,9 +52,15 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
         float* kh = k.data() + t * kv_width + g * hd;
         rms_norm_vector(kh, w.k_norm, hd, cfg.norm_eps);
         apply_rope(kh, rope.half(), rope.cos(t), rope.sin(t));
-        std::memcpy(kv.key(cache_layer, seq, cache_index[static_cast<size_t>(t)], g), kh, sizeof(float) * static_cast<size_t>(hd));
-        std::memcpy(kv.value(cache_layer, seq, cache_index[static_cast<size_t>(t)], g), v.data() + t * kv_width + g * hd,
-                    sizeof(float) * static_cast<size_t>(hd));
+        const int64_t slot = cache_index[static_cast<size_t>(t)];
+        const float* vh = v.data() + t * kv_width + g * hd;
+        if (f16_cache) {
+          ctx.kernels->f32_to_f16(kh, kv.key<uint16_t>(cache_layer, seq, slot, g), hd);
+          ctx.kernels->f32_to_f16(vh, kv.value<uint16_t>(cache_layer, seq, slot, g), hd);
+        } else {
+          std::memcpy(kv.key(cache_layer, seq, slot, g), kh, sizeof(float) * static_cast<size_t>(hd));
+          std::memcpy(kv.value(cache_layer, seq, slot, g), vh, sizeof(float) * static_cast<size_t>(hd));
+        }
       }
     }
   });
@@ -87,49 +94,58 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
   Scratch<float> scratch(static_cast<size_t>(n_threads * kTile * bt));
   const int64_t o_stride = static_cast<int64_t>(cfg.n_head) * hd;
   // The last tiles of a prompt see the most keys: they go first, so no thread is left with one
-  // long task at the end.
-  ctx.pool->run(n_tiles * cfg.n_head, [&](int64_t task, int thread) {
-    const size_t tile = static_cast<size_t>(n_tiles - 1 - task / cfg.n_head);
+  // long task at the end. When every tile is one token (decode steps), a task takes the `group`
+  // query heads that share a KV head instead: one read of its keys and values for all of them.
+  // A query's arithmetic is the same either way (the kernels compute each query on its own).
+  const bool heads_as_queries = n_tiles == n_tok && group > 1 && group <= kTile;
+  const int per_tile = heads_as_queries ? cfg.n_head_kv : cfg.n_head;
+  ctx.pool->run(n_tiles * per_tile, [&](int64_t task, int thread) {
+    const size_t tile = static_cast<size_t>(n_tiles - 1 - task / per_tile);
     const int64_t t0 = tiles[tile];
-    const int nq = static_cast<int>(tiles[tile + 1] - t0);
-    const int h = static_cast<int>(task % cfg.n_head);
+    const int h = heads_as_queries ? static_cast<int>(task % per_tile) * group : static_cast<int>(task % per_tile);
     const int g = h / group;
+    const int nq = heads_as_queries ? group : static_cast<int>(tiles[tile + 1] - t0);
+    // Query i's vector, output and causal length: token t0 + i of head h, or head h + i of token t0.
+    const int64_t q_step = heads_as_queries ? q_stride : q_width;
+    const int64_t o_step = heads_as_queries ? hd : o_stride;
     const int seq = batch.seq_ids[static_cast<size_t>(t0)];
     int64_t n_keys[kTile];
-    for (int i = 0; i < nq; ++i) n_keys[i] = cache_index[static_cast<size_t>(t0 + i)] + 1;
+    for (int i = 0; i < nq; ++i) n_keys[i] = cache_index[static_cast<size_t>(t0 + (heads_as_queries ? 0 : i))] + 1;
     const float* qh = q.data() + t0 * q_width + h * q_stride;
     float* o = attn.data() + (t0 * cfg.n_head + h) * hd;
     float* s = scratch.data() + static_cast<size_t>(thread * kTile * bt);
     float running_max[kTile], denom[kTile];
     for (int i = 0; i < nq; ++i) {
-      std::fill(o + i * o_stride, o + i * o_stride + hd, 0.0f);
+      std::fill(o + i * o_step, o + i * o_step + hd, 0.0f);
       running_max[i] = -std::numeric_limits<float>::infinity();
       denom[i] = 0.0f;
     }
     const int64_t keys_max = n_keys[nq - 1];
     for (int64_t b = 0; b * bt < keys_max; ++b) {
       const int n = static_cast<int>(std::min<int64_t>(bt, keys_max - b * bt));
-      kt->attn_scores(qh, q_width, nq, kv.key_block(cache_layer, seq, b, g), n, hd, s);
+      if (f16_cache) kt->attn_scores_f16(qh, q_step, nq, kv.key_block<uint16_t>(cache_layer, seq, b, g), n, hd, s);
+      else kt->attn_scores(qh, q_step, nq, kv.key_block(cache_layer, seq, b, g), n, hd, s);
       for (int i = 0; i < nq; ++i) {
         float* si = s + i * n;
         const int valid = static_cast<int>(std::clamp<int64_t>(n_keys[i] - b * bt, 0, n));
         const float block_max = kt->scale_max_f32(si, scale, valid);
         if (block_max > running_max[i]) {
           const float correction = std::exp(running_max[i] - block_max);
-          kt->scale_f32(o + i * o_stride, correction, hd);
+          kt->scale_f32(o + i * o_step, correction, hd);
           denom[i] *= correction;
           running_max[i] = block_max;
         }
         denom[i] += kt->exp_sum_f32(si, running_max[i], valid);
         std::fill(si + valid, si + n, 0.0f);
       }
-      kt->attn_accumulate(s, nq, n, kv.value_block(cache_layer, seq, b, g), hd, o, o_stride);
+      if (f16_cache) kt->attn_accumulate_f16(s, nq, n, kv.value_block<uint16_t>(cache_layer, seq, b, g), hd, o, o_step);
+      else kt->attn_accumulate(s, nq, n, kv.value_block(cache_layer, seq, b, g), hd, o, o_step);
     }
     for (int i = 0; i < nq; ++i) {
-      float* oi = o + i * o_stride;
+      float* oi = o + i * o_step;
       kt->scale_f32(oi, 1.0f / denom[i], hd);
       if (cfg.gated) {
-        const float* gate = qh + i * q_width + hd;
+        const float* gate = qh + i * q_step + hd;
         for (int d = 0; d < hd; ++d) oi[d] *= sigmoid(gate[d]);
       }
     }

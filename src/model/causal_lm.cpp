@@ -48,16 +48,19 @@ void CausalLm::finish(WeightBinder& b, const std::string& arch, const std::strin
 }
 
 std::unique_ptr<ModelState> CausalLm::new_state(const StateOptions& options) const {
-  const KvCache::Config kv{n_attention_layers_, static_cast<int>(hp_.n_head_kv), static_cast<int>(hp_.head_dim), 32, 0};
+  if (options.kv_type != DType::F32 && options.kv_type != DType::F16) {
+    fail("KV cache type {} is not supported (F32 or F16)", dtype_name(options.kv_type));
+  }
+  const KvCache::Config kv{n_attention_layers_, static_cast<int>(hp_.n_head_kv), static_cast<int>(hp_.head_dim), 32, 0, options.kv_type};
   const RecurrentState::Config rec = cfg_.linear_attention.state_config(n_recurrent_layers_);
   KvCache::Config mtp_kv = kv;
   mtp_kv.n_layers = mtp_ ? static_cast<int>(mtp_->layers.size()) : 0;
   return std::make_unique<HybridState>(kv, rec, options.max_bytes, mtp_ ? &mtp_kv : nullptr);
 }
 
-size_t CausalLm::state_bytes_per_token() const {
+size_t CausalLm::state_bytes_per_token(DType kv_type) const {
   const int layers = n_attention_layers_ + (mtp_ ? static_cast<int>(mtp_->layers.size()) : 0);
-  return static_cast<size_t>(layers) * 2 * static_cast<size_t>(hp_.n_head_kv * hp_.head_dim) * sizeof(float);
+  return static_cast<size_t>(layers) * 2 * static_cast<size_t>(hp_.n_head_kv * hp_.head_dim) * (kv_type == DType::F16 ? 2 : 4);
 }
 
 size_t CausalLm::state_bytes_per_sequence() const {

@@ -25,7 +25,7 @@ class CausalLm : public Model {
  public:
   std::unique_ptr<ModelState> new_state(const StateOptions& options) const override;
   void forward(const Batch& batch, ModelState& state, ForwardOutput& out, const ExecContext& ctx) const override;
-  size_t state_bytes_per_token() const override;
+  size_t state_bytes_per_token(DType kv_type = DType::F32) const override;
   size_t state_bytes_per_sequence() const override;
   size_t decode_bytes_per_token() const override;
   bool has_mtp() const override { return mtp_.has_value(); }

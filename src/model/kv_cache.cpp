@@ -11,7 +11,9 @@ namespace qwenrt {
 
 KvCache::KvCache(const Config& config) : cfg_(config) {
   QW_CHECK(cfg_.n_layers >= 0 && cfg_.n_kv_heads > 0 && cfg_.head_dim > 0 && cfg_.block_tokens > 0);
-  block_floats_ = static_cast<size_t>(cfg_.n_layers) * 2 * static_cast<size_t>(cfg_.n_kv_heads) *
+  QW_CHECK(cfg_.dtype == DType::F32 || cfg_.dtype == DType::F16);
+  elem_bytes_ = cfg_.dtype == DType::F16 ? 2 : 4;
+  block_elems_ = static_cast<size_t>(cfg_.n_layers) * 2 * static_cast<size_t>(cfg_.n_kv_heads) *
                   static_cast<size_t>(cfg_.block_tokens) * static_cast<size_t>(cfg_.head_dim);
   // Chunks of about 16 MiB keep allocation calls rare without reserving much up front.
   blocks_per_chunk_ = static_cast<int>(std::clamp<size_t>((16u << 20) / std::max<size_t>(bytes_per_block(), 1), 1, 4096));
@@ -27,9 +29,9 @@ size_t KvCache::bytes_allocated() const {
   return n;
 }
 
-float* KvCache::block_ptr(int32_t block) const {
+std::byte* KvCache::block_ptr(int32_t block) const {
   const auto& chunk = chunks_[static_cast<size_t>(block / blocks_per_chunk_)];
-  return const_cast<float*>(chunk.as<float>()) + static_cast<size_t>(block % blocks_per_chunk_) * block_floats_;
+  return const_cast<std::byte*>(chunk.data()) + static_cast<size_t>(block % blocks_per_chunk_) * bytes_per_block();
 }
 
 int32_t KvCache::take_block() {
@@ -96,24 +98,14 @@ size_t KvCache::offset(int layer, int kv, int head) const {
          static_cast<size_t>(cfg_.block_tokens) * static_cast<size_t>(cfg_.head_dim);
 }
 
-float* KvCache::key(int layer, int seq, int64_t index, int head) {
+std::byte* KvCache::slot(int layer, int kv, int seq, int64_t index, int head) const {
   const Seq& s = seqs_[static_cast<size_t>(seq)];
-  return block_ptr(s.blocks[static_cast<size_t>(index / cfg_.block_tokens)]) + offset(layer, 0, head) +
-         static_cast<size_t>(index % cfg_.block_tokens) * static_cast<size_t>(cfg_.head_dim);
+  const size_t elem = offset(layer, kv, head) + static_cast<size_t>(index % cfg_.block_tokens) * static_cast<size_t>(cfg_.head_dim);
+  return block_ptr(s.blocks[static_cast<size_t>(index / cfg_.block_tokens)]) + elem * elem_bytes_;
 }
 
-float* KvCache::value(int layer, int seq, int64_t index, int head) {
-  const Seq& s = seqs_[static_cast<size_t>(seq)];
-  return block_ptr(s.blocks[static_cast<size_t>(index / cfg_.block_tokens)]) + offset(layer, 1, head) +
-         static_cast<size_t>(index % cfg_.block_tokens) * static_cast<size_t>(cfg_.head_dim);
-}
-
-const float* KvCache::key_block(int layer, int seq, int64_t block, int head) const {
-  return block_ptr(seqs_[static_cast<size_t>(seq)].blocks[static_cast<size_t>(block)]) + offset(layer, 0, head);
-}
-
-const float* KvCache::value_block(int layer, int seq, int64_t block, int head) const {
-  return block_ptr(seqs_[static_cast<size_t>(seq)].blocks[static_cast<size_t>(block)]) + offset(layer, 1, head);
+std::byte* KvCache::block_slot(int layer, int kv, int seq, int64_t block, int head) const {
+  return block_ptr(seqs_[static_cast<size_t>(seq)].blocks[static_cast<size_t>(block)]) + offset(layer, kv, head) * elem_bytes_;
 }
 
 }  // namespace qwenrt

@@ -41,6 +41,7 @@ class ModelState {
 
 struct StateOptions {
   size_t max_bytes = 0;  // cache memory budget; 0 = unbounded
+  DType kv_type = DType::F32;  // the attention layers' KV cache: F32, or F16 (half the memory)
 };
 
 class Model {
@@ -57,9 +58,9 @@ class Model {
   // batch (token ids out of range, cache budget exhausted) before changing the state.
   virtual void forward(const Batch& batch, ModelState& state, ForwardOutput& out, const ExecContext& ctx) const = 0;
 
-  // Cache bytes one more token of context costs (all layers), and the fixed per-sequence
-  // state of linear-attention layers.
-  virtual size_t state_bytes_per_token() const = 0;
+  // Cache bytes one more token of context costs (all layers) with a KV cache of `kv_type`, and the
+  // fixed per-sequence state of linear-attention layers.
+  virtual size_t state_bytes_per_token(DType kv_type = DType::F32) const = 0;
   virtual size_t state_bytes_per_sequence() const { return 0; }
   // Weight bytes one decode step reads (all weights but the unused embedding rows and the
   // experts a token does not route to): the numerator of the decode roofline.

@@ -122,6 +122,16 @@ TEST(Cli, BenchReportsMediansAsJson) {
     EXPECT_GE(e["peak_rss_bytes"].get<uint64_t>(), e["model_size"].get<uint64_t>());
     EXPECT_LT(e["peak_rss_bytes"].get<uint64_t>(), uint64_t{1} << 30);
   }
+  // With context already in the cache (llama-bench's -d): the tests say so, and a decode step's bytes
+  // include the cache it reads.
+  const CommandResult deep = run_qwenrt({"bench", "--model", kModel, "-p", "8", "-n", "4", "-d", "40", "-r", "1", "--json", "--no-roofline"});
+  ASSERT_EQ(deep.exit_code, 0) << deep.err;
+  const auto darr = nlohmann::json::parse(deep.out);
+  ASSERT_EQ(darr.size(), 2u);
+  EXPECT_EQ(darr[0]["test"], "pp8 @ d40");
+  EXPECT_EQ(darr[1]["test"], "tg4 @ d40");
+  EXPECT_EQ(darr[1]["n_depth"], 40);
+  EXPECT_GT(darr[1]["bytes_per_token"].get<uint64_t>(), arr[1]["bytes_per_token"].get<uint64_t>());
   const CommandResult syn = run_qwenrt({"bench", "--synthetic", "qwen3-0.6b", "--layers", "1", "-p", "8", "-n", "2", "-r", "1"});
   ASSERT_EQ(syn.exit_code, 0) << syn.err;
   EXPECT_NE(syn.out.find("tg2"), std::string::npos) << syn.out;

@@ -462,6 +462,59 @@ TEST(Kernels, AttentionTilesMatchScalarAndDoNotDependOnTheTile) {
   }
 }
 
+// An f16 KV cache: the f16 attention kernels compute exactly what the f32 ones compute on the
+// keys and values widened to f32 (the widening is exact), every ISA; and the rounding to f16 is the
+// reference's (round to nearest even, subnormals, infinities, NaN) bit for bit.
+TEST(Kernels, F16AttentionEqualsF32OnTheWidenedValues) {
+  std::vector<Isa> isas = available_simd();
+  isas.insert(isas.begin(), Isa::Scalar);
+  for (int64_t dim : {1, 7, 16, 64, 100, 128, 129}) {
+    for (int n : {1, 3, 5, 17, 32}) {
+      const int nq = 5;
+      const int64_t q_stride = dim + 3;
+      const auto q = random_floats(static_cast<size_t>(nq * q_stride), static_cast<uint32_t>(dim * 7 + n));
+      const auto k32 = random_floats(static_cast<size_t>(n * dim), static_cast<uint32_t>(dim + n));
+      const auto v32 = random_floats(static_cast<size_t>(n * dim), static_cast<uint32_t>(dim * 3 + n));
+      const auto p = random_floats(static_cast<size_t>(nq * n), static_cast<uint32_t>(n * 11));
+      std::vector<uint16_t> k16(k32.size()), v16(v32.size());
+      std::vector<float> kw(k32.size()), vw(v32.size());
+      for (size_t i = 0; i < k32.size(); ++i) {
+        k16[i] = fp32_to_fp16(k32[i]);
+        v16[i] = fp32_to_fp16(v32[i]);
+        kw[i] = fp16_to_fp32(k16[i]);
+        vw[i] = fp16_to_fp32(v16[i]);
+      }
+      for (Isa isa : isas) {
+        const KernelTable& kt = *kernel_table_for(isa);
+        std::vector<float> s16(static_cast<size_t>(nq * n)), s32(s16.size());
+        kt.attn_scores_f16(q.data(), q_stride, nq, k16.data(), n, dim, s16.data());
+        kt.attn_scores(q.data(), q_stride, nq, kw.data(), n, dim, s32.data());
+        ASSERT_EQ(s16, s32) << isa_name(isa) << " dim " << dim << " n " << n;
+        std::vector<float> o16(q), o32(q);
+        kt.attn_accumulate_f16(p.data(), nq, n, v16.data(), dim, o16.data(), q_stride);
+        kt.attn_accumulate(p.data(), nq, n, vw.data(), dim, o32.data(), q_stride);
+        ASSERT_EQ(o16, o32) << isa_name(isa) << " dim " << dim << " n " << n;
+      }
+    }
+  }
+  std::vector<float> x = random_floats(1000, 3);
+  for (auto& v : x) v *= 70000.0f;  // past f16's largest finite value (65504): infinities
+  for (float special : {0.0f, -0.0f, 1e-6f, -3e-7f, 6.1e-5f, 65504.0f, 65520.0f, 1e-9f, INFINITY, -INFINITY, NAN}) x.push_back(special);
+  for (int i = 0; i < 200; ++i) x.push_back(static_cast<float>(i) * 1e-7f);  // subnormal f16s
+  for (Isa isa : isas) {
+    std::vector<uint16_t> got(x.size() + 1, 0xABCD);
+    kernel_table_for(isa)->f32_to_f16(x.data(), got.data(), static_cast<int64_t>(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (std::isnan(x[i])) {
+        EXPECT_TRUE((got[i] & 0x7c00u) == 0x7c00u && (got[i] & 0x3ffu) != 0) << isa_name(isa);
+      } else {
+        ASSERT_EQ(got[i], fp32_to_fp16(x[i])) << isa_name(isa) << " x = " << x[i];
+      }
+    }
+    EXPECT_EQ(got[x.size()], 0xABCD) << "untouched past n";
+  }
+}
+
 TEST(Kernels, DispatchPicksASupportedTable) {
   const KernelTable& t = kernel_table();
   EXPECT_NE(kernel_table_for(t.isa), nullptr);

@@ -121,6 +121,20 @@ TEST(KvCache, GrowsShrinksAndReusesBlocks) {
   EXPECT_EQ(kv.bytes_allocated(), allocated) << "freed blocks are reused";
 }
 
+TEST(KvCache, AnF16CacheTakesHalfTheBytes) {
+  KvCache f32({2, 3, 8, 4, 0});
+  KvCache f16({2, 3, 8, 4, 0, DType::F16});
+  EXPECT_EQ(f16.dtype(), DType::F16);
+  EXPECT_EQ(2 * f16.bytes_per_block(), f32.bytes_per_block());
+  Batch b;
+  for (int i = 0; i < 6; ++i) b.add(1, i, 0, false);
+  f16.append(b);
+  f16.key<uint16_t>(1, 0, 5, 2)[7] = 0x3C00;  // 1.0
+  f16.value<uint16_t>(1, 0, 5, 2)[0] = 0xC000;  // -2.0
+  EXPECT_EQ(f16.key_block<uint16_t>(1, 0, 1, 2)[1 * 8 + 7], 0x3C00);
+  EXPECT_EQ(f16.value_block<uint16_t>(1, 0, 1, 2)[1 * 8 + 0], 0xC000);
+}
+
 TEST(KvCache, BudgetExhaustionIsAnErrorThatChangesNothing) {
   KvCache probe({1, 1, 4, 4, 0});
   KvCache kv({1, 1, 4, 4, 2 * probe.bytes_per_block()});

@@ -186,18 +186,31 @@ void silu_mul_f32(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+inline float widen(float v) { return v; }
+inline float widen(uint16_t h) { return fp16_to_fp32(h); }
+
+template <class T>
+void attn_scores_t(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
   for (int i = 0; i < nq; ++i) {
-    for (int j = 0; j < n; ++j) scores[i * n + j] = dot_f32(q + i * q_stride, keys + j * dim, dim);
+    for (int j = 0; j < n; ++j) {
+      float sum = 0.0f;
+      for (int64_t d = 0; d < dim; ++d) sum += q[i * q_stride + d] * widen(keys[j * dim + d]);
+      scores[i * n + j] = sum;
+    }
   }
 }
 
-void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+template <class T>
+void attn_accumulate_t(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
   for (int i = 0; i < nq; ++i) {
     for (int j = 0; j < n; ++j) {
-      for (int64_t d = 0; d < dim; ++d) out[i * out_stride + d] = std::fma(p[i * n + j], vals[j * dim + d], out[i * out_stride + d]);
+      for (int64_t d = 0; d < dim; ++d) out[i * out_stride + d] = std::fma(p[i * n + j], widen(vals[j * dim + d]), out[i * out_stride + d]);
     }
   }
+}
+
+void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
 }
 
 uint64_t stream_read(const std::byte* p, size_t n) {
@@ -237,8 +250,11 @@ const KernelTable& scalar_kernels() {
       scale_max_f32,
       exp_sum_f32,
       silu_mul_f32,
-      attn_scores,
-      attn_accumulate,
+      attn_scores_t<float>,
+      attn_accumulate_t<float>,
+      attn_scores_t<uint16_t>,
+      attn_accumulate_t<uint16_t>,
+      f32_to_f16,
       stream_read,
   };
   return table;

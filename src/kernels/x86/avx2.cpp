@@ -375,19 +375,6 @@ void quantize_q8k_act(const float* x, BlockQ8K* out, int64_t k) {
   }
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
-  }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-  float s = hsum(_mm256_add_ps(acc0, acc1));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
 void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
   const __m256 av = _mm256_set1_ps(alpha);
   int64_t i = 0;
@@ -477,20 +464,45 @@ void silu_mul_f32(float* gate, const float* up, int64_t n) {
 // Queries whose accumulators share the registers in the attention kernels.
 constexpr int kAttnGroup = 4;
 
-void attn_scores_group(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+// 8 keys or values, widened to f32; one element.
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline float widen(float v) { return v; }
+inline float widen(uint16_t h) { return _cvtsh_ss(h); }
+
+// a . b with b's elements widened from T to f32 (dot_f32 is T = float), in one fixed order.
+template <class T>
+float dot_widened(const float* a, const T* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), load8(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), acc0);
+  float sum = hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum = std::fma(a[i], widen(b[i]), sum);  // explicit: the same for every T
+  return sum;
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) { return dot_widened(a, b, n); }
+
+template <class T>
+void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
   for (int j = 0; j < n; ++j) {
-    for (int i = 0; i < nq; ++i) scores[i * n + j] = dot_f32(q + i * q_stride, keys + j * dim, dim);
+    for (int i = 0; i < nq; ++i) scores[i * n + j] = dot_widened(q + i * q_stride, keys + j * dim, dim);
   }
 }
 
 // Per output chunk of 8 floats, all queries' accumulators stay in registers across the n values.
-void attn_accumulate_group(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+template <class T>
+void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
   int64_t d = 0;
   for (; d + 8 <= dim; d += 8) {
     __m256 acc[kAttnGroup];
     for (int i = 0; i < nq; ++i) acc[i] = _mm256_loadu_ps(out + i * out_stride + d);
     for (int j = 0; j < n; ++j) {
-      const __m256 v = _mm256_loadu_ps(vals + j * dim + d);
+      const __m256 v = load8(vals + j * dim + d);
       for (int i = 0; i < nq; ++i) acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(p[i * n + j]), v, acc[i]);
     }
     for (int i = 0; i < nq; ++i) _mm256_storeu_ps(out + i * out_stride + d, acc[i]);
@@ -498,17 +510,27 @@ void attn_accumulate_group(const float* p, int nq, int n, const float* vals, int
   for (; d < dim; ++d) {
     for (int i = 0; i < nq; ++i) {
       float o = out[i * out_stride + d];
-      for (int j = 0; j < n; ++j) o = std::fma(p[i * n + j], vals[j * dim + d], o);
+      for (int j = 0; j < n; ++j) o = std::fma(p[i * n + j], widen(vals[j * dim + d]), o);
       out[i * out_stride + d] = o;
     }
   }
 }
 
-void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
-  attn_scores_in_groups(attn_scores_group, kAttnGroup, q, q_stride, nq, keys, n, dim, scores);
+template <class T>
+void attn_scores(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
+  attn_scores_in_groups<T>(attn_scores_group<T>, kAttnGroup, q, q_stride, nq, keys, n, dim, scores);
 }
-void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
-  attn_accumulate_in_groups(attn_accumulate_group, kAttnGroup, p, nq, n, vals, dim, out, out_stride);
+template <class T>
+void attn_accumulate(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
+  attn_accumulate_in_groups<T>(attn_accumulate_group<T>, kAttnGroup, p, nq, n, vals, dim, out, out_stride);
+}
+
+void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; ++i) out[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
 uint64_t stream_read(const std::byte* p, size_t n) {
@@ -547,8 +569,11 @@ const KernelTable& avx2_kernels() {
       scale_max_f32,
       exp_sum_f32,
       silu_mul_f32,
-      attn_scores,
-      attn_accumulate,
+      attn_scores<float>,
+      attn_accumulate<float>,
+      attn_scores<uint16_t>,
+      attn_accumulate<uint16_t>,
+      f32_to_f16,
       stream_read,
   };
   return table;

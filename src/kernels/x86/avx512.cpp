@@ -426,12 +426,17 @@ inline __m512 fold4(__m512 a, __m512 b, __m512 c, __m512 d) {
 // a (query, key) dot keeps one accumulator over 16-float steps (the masked tail last), and the four
 // keys' accumulators are summed together by one in-lane fold: the same tree for every key, whatever
 // nq, n or its place in the group.
-void attn_scores_group(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
+// 16 keys or values under a mask (others 0), widened to f32.
+inline __m512 load16(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512 load16(__mmask16 m, const uint16_t* p) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+
+template <class T>
+void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
   const __mmask16 tail = tail_mask(dim % 16);
   const int64_t body = dim - dim % 16;
   for (int j0 = 0; j0 < n; j0 += 4) {
     const int nk = n - j0 < 4 ? n - j0 : 4;
-    const float* k[4];
+    const T* k[4];
     __mmask16 live[4];
     for (int c = 0; c < 4; ++c) {
       k[c] = keys + (j0 + (c < nk ? c : 0)) * dim;
@@ -443,7 +448,7 @@ void attn_scores_group(const float* q, int64_t q_stride, int nq, const float* ke
     }
     for (int64_t d = 0; d < body; d += 16) {
       __m512 kv[4];
-      for (int c = 0; c < 4; ++c) kv[c] = _mm512_maskz_loadu_ps(live[c], k[c] + d);
+      for (int c = 0; c < 4; ++c) kv[c] = load16(live[c], k[c] + d);
       for (int i = 0; i < nq; ++i) {
         const __m512 qv = _mm512_loadu_ps(q + i * q_stride + d);
         for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_fmadd_ps(qv, kv[c], acc[i][c]);
@@ -451,7 +456,7 @@ void attn_scores_group(const float* q, int64_t q_stride, int nq, const float* ke
     }
     if (body < dim) {
       __m512 kv[4];
-      for (int c = 0; c < 4; ++c) kv[c] = _mm512_maskz_loadu_ps(static_cast<__mmask16>(live[c] & tail), k[c] + body);
+      for (int c = 0; c < 4; ++c) kv[c] = load16(static_cast<__mmask16>(live[c] & tail), k[c] + body);
       for (int i = 0; i < nq; ++i) {
         const __m512 qv = _mm512_maskz_loadu_ps(tail, q + i * q_stride + body);
         for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_fmadd_ps(qv, kv[c], acc[i][c]);
@@ -468,7 +473,8 @@ void attn_scores_group(const float* q, int64_t q_stride, int nq, const float* ke
 
 // Per output chunk of 64 floats (16 for the rest, masked at the end), all queries' accumulators stay
 // in registers across the n values.
-void attn_accumulate_group(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
+template <class T>
+void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
   int64_t d = 0;
   for (; d + 64 <= dim; d += 64) {
     __m512 acc[kAttnGroup][4];
@@ -476,8 +482,8 @@ void attn_accumulate_group(const float* p, int nq, int n, const float* vals, int
       for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_loadu_ps(out + i * out_stride + d + 16 * c);
     }
     for (int j = 0; j < n; ++j) {
-      const float* v = vals + j * dim + d;
-      const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16), v2 = _mm512_loadu_ps(v + 32), v3 = _mm512_loadu_ps(v + 48);
+      const T* v = vals + j * dim + d;
+      const __m512 v0 = load16(0xFFFF, v), v1 = load16(0xFFFF, v + 16), v2 = load16(0xFFFF, v + 32), v3 = load16(0xFFFF, v + 48);
       for (int i = 0; i < nq; ++i) {
         const __m512 pij = _mm512_set1_ps(p[i * n + j]);
         acc[i][0] = _mm512_fmadd_ps(pij, v0, acc[i][0]);
@@ -495,18 +501,28 @@ void attn_accumulate_group(const float* p, int nq, int n, const float* vals, int
     __m512 acc[kAttnGroup];
     for (int i = 0; i < nq; ++i) acc[i] = _mm512_maskz_loadu_ps(m, out + i * out_stride + d);
     for (int j = 0; j < n; ++j) {
-      const __m512 v = _mm512_maskz_loadu_ps(m, vals + j * dim + d);
+      const __m512 v = load16(m, vals + j * dim + d);
       for (int i = 0; i < nq; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(p[i * n + j]), v, acc[i]);
     }
     for (int i = 0; i < nq; ++i) _mm512_mask_storeu_ps(out + i * out_stride + d, m, acc[i]);
   }
 }
 
-void attn_scores(const float* q, int64_t q_stride, int nq, const float* keys, int n, int64_t dim, float* scores) {
-  attn_scores_in_groups(attn_scores_group, kAttnGroup, q, q_stride, nq, keys, n, dim, scores);
+template <class T>
+void attn_scores(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
+  attn_scores_in_groups<T>(attn_scores_group<T>, kAttnGroup, q, q_stride, nq, keys, n, dim, scores);
 }
-void attn_accumulate(const float* p, int nq, int n, const float* vals, int64_t dim, float* out, int64_t out_stride) {
-  attn_accumulate_in_groups(attn_accumulate_group, kAttnGroup, p, nq, n, vals, dim, out, out_stride);
+template <class T>
+void attn_accumulate(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
+  attn_accumulate_in_groups<T>(attn_accumulate_group<T>, kAttnGroup, p, nq, n, vals, dim, out, out_stride);
+}
+
+void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = tail_mask(n - i < 16 ? n - i : 16);
+    const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(k, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm256_mask_storeu_epi16(out + i, k, h);
+  }
 }
 
 uint64_t stream_read(const std::byte* p, size_t n) {
@@ -545,8 +561,11 @@ const KernelTable& avx512_kernels() {
       scale_max_f32,
       exp_sum_f32,
       silu_mul_f32,
-      attn_scores,
-      attn_accumulate,
+      attn_scores<float>,
+      attn_accumulate<float>,
+      attn_scores<uint16_t>,
+      attn_accumulate<uint16_t>,
+      f32_to_f16,
       stream_read,
   };
   return table;
