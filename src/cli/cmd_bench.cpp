@@ -231,13 +231,13 @@ Run add_bench(CLI::App& app) {
     if (!o->concurrency.empty()) {
       if (o->n_prompt < 1 || o->n_gen < 1) fail("--concurrency needs -p and -n of at least 1");
       return serving_bench(*rt, parse_int_list(o->concurrency, "--concurrency"), o->n_prompt, o->n_gen, o->reps, o->json,
-                           o->kv_type == "f16" ? DType::F16 : DType::F32);
+                           kv_type_of(o->kv_type));
     }
     const Model& m = rt->model();
     const ExecContext& ctx = rt->context();
     std::vector<Result> results;
     const std::string at_depth = o->depth > 0 ? fmt::format(" @ d{}", o->depth) : "";
-    const DType kv = o->kv_type == "f16" ? DType::F16 : DType::F32;
+    const DType kv = kv_type_of(o->kv_type);
     if (o->n_prompt > 0) {
       Result r{fmt::format("pp{}{}", o->n_prompt, at_depth), o->n_prompt, 0, o->depth, {}};
       const auto tokens = random_tokens(o->n_prompt, m.info().n_vocab, 7);

@@ -11,6 +11,13 @@
 
 namespace qwenrt::cli {
 
+// --load-mode's help text and check, shared with `bench`.
+CLI::Option* add_load_mode(CLI::App& app, std::string& slot);
+
+// --kv-type f32|f16, shared with `bench`; and its value as a DType (the option's check admits no other).
+CLI::Option* add_kv_type(CLI::App& app, std::string& slot);
+inline DType kv_type_of(const std::string& name) { return name == "f16" ? DType::F16 : DType::F32; }
+
 struct ModelOptions {
   std::string model;
   int threads = 0;
@@ -18,16 +25,11 @@ struct ModelOptions {
   std::string kv_type = "f32";
   void add(CLI::App& app, bool positional = false);
   RuntimeOptions runtime() const { return RuntimeOptions{threads, parse_load_mode(load_mode)}; }
-  DType kv_dtype() const { return kv_type == "f16" ? DType::F16 : DType::F32; }
+  DType kv_dtype() const { return kv_type_of(kv_type); }
 };
 
 // The sampling flags of every subcommand that generates, each unset unless given, so that a
 // command can lay them over its own defaults (greedy for `generate`, the model's for `run`).
-// --load-mode's help text and check, shared with `bench`.
-CLI::Option* add_load_mode(CLI::App& app, std::string& slot);
-// --kv-type f32|f16, shared with `bench`.
-CLI::Option* add_kv_type(CLI::App& app, std::string& slot);
-
 struct SamplingFlags {
   std::optional<float> temperature, top_p, min_p, presence_penalty, frequency_penalty, repeat_penalty;
   std::optional<int> top_k, max_tokens;

@@ -146,6 +146,10 @@ TEST(Cli, UsageErrorsExitNonZero) {
   const CommandResult bad_mode = run_qwenrt({"info", "--model", kModel, "--load-mode", "mmap"});
   EXPECT_NE(bad_mode.exit_code, 0);
   EXPECT_NE(bad_mode.err.find("--load-mode"), std::string::npos) << bad_mode.err;
+  const CommandResult bad_kv = run_qwenrt({"info", "--model", kModel, "--kv-type", "q8_0"});
+  EXPECT_NE(bad_kv.exit_code, 0);
+  EXPECT_NE(bad_kv.err.find("--kv-type"), std::string::npos) << bad_kv.err;
+  EXPECT_NE(run_qwenrt({"bench", "--model", kModel, "-d", "-1"}).exit_code, 0);  // a negative depth
   for (const char* mode : {"map", "copy", "auto"}) {
     const CommandResult ok = run_qwenrt({"info", "--model", kModel, "--load-mode", mode});
     EXPECT_EQ(ok.exit_code, 0) << mode << ": " << ok.err;
