@@ -129,6 +129,19 @@ void attn_accumulate_in_groups(AttnAccumulateFn<T> fn, int group, const float* p
   for (int i = 0; i < nq; i += group) fn(p + i * n, nq - i < group ? nq - i : group, n, vals, dim, out + i * out_stride, out_stride);
 }
 
+// f.template operator()<N>() with N = n, for n in 1..4: a kernel written for a constant number of
+// queries keeps their accumulators in registers (indexed by a run-time count, the compiler spilled
+// them to the stack on every step).
+template <class F>
+inline void with_query_count(int n, F&& f) {
+  switch (n) {
+    case 1: f.template operator()<1>(); break;
+    case 2: f.template operator()<2>(); break;
+    case 3: f.template operator()<3>(); break;
+    default: f.template operator()<4>(); break;
+  }
+}
+
 // The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512|avx512-vnni when supported).
 const KernelTable& kernel_table();
 // A specific level, or nullptr when this CPU cannot run it (tests compare every level to Scalar).

@@ -495,11 +495,11 @@ void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, 
 }
 
 // Per output chunk of 8 floats, all queries' accumulators stay in registers across the n values.
-template <class T>
-void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
+template <class T, int nq>
+void attn_accumulate_n(const float* p, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
   int64_t d = 0;
   for (; d + 8 <= dim; d += 8) {
-    __m256 acc[kAttnGroup];
+    __m256 acc[nq];
     for (int i = 0; i < nq; ++i) acc[i] = _mm256_loadu_ps(out + i * out_stride + d);
     for (int j = 0; j < n; ++j) {
       const __m256 v = load8(vals + j * dim + d);
@@ -514,6 +514,11 @@ void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t
       out[i * out_stride + d] = o;
     }
   }
+}
+
+template <class T>
+void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
+  with_query_count(nq, [&]<int N>() { attn_accumulate_n<T, N>(p, n, vals, dim, out, out_stride); });
 }
 
 template <class T>

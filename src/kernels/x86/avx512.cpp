@@ -430,8 +430,8 @@ inline __m512 fold4(__m512 a, __m512 b, __m512 c, __m512 d) {
 inline __m512 load16(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
 inline __m512 load16(__mmask16 m, const uint16_t* p) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
 
-template <class T>
-void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
+template <class T, int nq>
+void attn_scores_n(const float* q, int64_t q_stride, const T* keys, int n, int64_t dim, float* scores) {
   const __mmask16 tail = tail_mask(dim % 16);
   const int64_t body = dim - dim % 16;
   for (int j0 = 0; j0 < n; j0 += 4) {
@@ -442,7 +442,7 @@ void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, 
       k[c] = keys + (j0 + (c < nk ? c : 0)) * dim;
       live[c] = c < nk ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>(0);
     }
-    __m512 acc[kAttnGroup][4];
+    __m512 acc[nq][4];
     for (int i = 0; i < nq; ++i) {
       for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_setzero_ps();
     }
@@ -471,13 +471,18 @@ void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, 
   }
 }
 
+template <class T>
+void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
+  with_query_count(nq, [&]<int N>() { attn_scores_n<T, N>(q, q_stride, keys, n, dim, scores); });
+}
+
 // Per output chunk of 64 floats (16 for the rest, masked at the end), all queries' accumulators stay
 // in registers across the n values.
-template <class T>
-void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
+template <class T, int nq>
+void attn_accumulate_n(const float* p, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
   int64_t d = 0;
   for (; d + 64 <= dim; d += 64) {
-    __m512 acc[kAttnGroup][4];
+    __m512 acc[nq][4];
     for (int i = 0; i < nq; ++i) {
       for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_loadu_ps(out + i * out_stride + d + 16 * c);
     }
@@ -498,7 +503,7 @@ void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t
   }
   for (; d < dim; d += 16) {
     const __mmask16 m = tail_mask(dim - d < 16 ? dim - d : 16);
-    __m512 acc[kAttnGroup];
+    __m512 acc[nq];
     for (int i = 0; i < nq; ++i) acc[i] = _mm512_maskz_loadu_ps(m, out + i * out_stride + d);
     for (int j = 0; j < n; ++j) {
       const __m512 v = load16(m, vals + j * dim + d);
@@ -506,6 +511,11 @@ void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t
     }
     for (int i = 0; i < nq; ++i) _mm512_mask_storeu_ps(out + i * out_stride + d, m, acc[i]);
   }
+}
+
+template <class T>
+void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
+  with_query_count(nq, [&]<int N>() { attn_accumulate_n<T, N>(p, n, vals, dim, out, out_stride); });
 }
 
 template <class T>

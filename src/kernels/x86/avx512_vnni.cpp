@@ -239,11 +239,19 @@ void panel_tokens(const MatmulArgs& a, const PanelBlock* panel, int64_t r, int n
   for (int64_t b = 0; b < nb; ++b) {
     const PanelBlock& pb = panel[b];
     const int l = static_cast<int>(b % kLanes);
+    // Tokens innermost: TN independent vpdpbusd chains (as in k_panel_tokens).
+    __m512i dot[TN];
+#pragma GCC unroll 16
+    for (int j = 0; j < TN; ++j) dot[j] = _mm512_set1_epi32(load_i32(x_offsets[j] + b));
+    for (int c = 0; c < 8; ++c) {
+      const __m512i q = _mm512_load_si512(&pb.q[c]);
+#pragma GCC unroll 16
+      for (int j = 0; j < TN; ++j) dot[j] = _mm512_dpbusd_epi32(dot[j], q, _mm512_set1_epi32(load_i32(x[j][b].qs + 4 * c)));
+    }
+#pragma GCC unroll 16
     for (int j = 0; j < TN; ++j) {
-      __m512i dot = _mm512_set1_epi32(load_i32(x_offsets[j] + b));
-      for (int c = 0; c < 8; ++c) dot = _mm512_dpbusd_epi32(dot, pb.q[c], _mm512_set1_epi32(load_i32(x[j][b].qs + 4 * c)));
       const __m512 scale = _mm512_mul_ps(pb.d, _mm512_set1_ps(x[j][b].d));
-      acc[j][l] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[j][l]);
+      acc[j][l] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot[j]), acc[j][l]);
     }
   }
   const __mmask16 m = first_lanes(n);
@@ -523,22 +531,33 @@ void k_panel_tokens(const MatmulArgs& a, const KPanelBlock* panel, int64_t r, in
     const int l = static_cast<int>(b % 8);
     __m512i isum[TN];
     for (int j = 0; j < TN; ++j) isum[j] = _mm512_setzero_si512();
+    // Tokens innermost: TN independent vpdpbusd chains, each level vector loaded once for all of them
+    // (one chain per token, its 8 steps back to back, left the unit waiting on each step's latency).
     for (int s = 0; s < S; ++s) {
-      __m512i lv[V];
-      for (int c = 0; c < V; ++c) lv[c] = _mm512_load_si512(&pb.lv[V * s + c]);
-      for (int j = 0; j < TN; ++j) {
-        __m512i dot = _mm512_setzero_si512();
-        for (int c = 0; c < V; ++c) dot = _mm512_dpbusd_epi32(dot, lv[c], _mm512_set1_epi32(load_i32(x[j][b].qs + 4 * (V * s + c))));
-        isum[j] = _mm512_add_epi32(isum[j], _mm512_mullo_epi32(dot, pb.sc[s]));
+      __m512i dot[TN];
+#pragma GCC unroll 16
+      for (int j = 0; j < TN; ++j) dot[j] = _mm512_setzero_si512();
+      for (int c = 0; c < V; ++c) {
+        const __m512i lv = _mm512_load_si512(&pb.lv[V * s + c]);
+#pragma GCC unroll 16
+        for (int j = 0; j < TN; ++j) dot[j] = _mm512_dpbusd_epi32(dot[j], lv, _mm512_set1_epi32(load_i32(x[j][b].qs + 4 * (V * s + c))));
       }
+      const __m512i sc = _mm512_load_si512(&pb.sc[s]);
+#pragma GCC unroll 16
+      for (int j = 0; j < TN; ++j) isum[j] = _mm512_add_epi32(isum[j], _mm512_mullo_epi32(dot[j], sc));
     }
-    __m512i offs[8];
-    for (int i = 0; i < 8; ++i) offs[i] = _mm512_load_si512(&pb.offs[i]);
+    __m512i osum[TN];
+#pragma GCC unroll 16
+    for (int j = 0; j < TN; ++j) osum[j] = _mm512_setzero_si512();
+    for (int i = 0; i < 8; ++i) {
+      const __m512i offs = _mm512_load_si512(&pb.offs[i]);
+#pragma GCC unroll 16
+      for (int j = 0; j < TN; ++j) osum[j] = _mm512_dpwssd_epi32(osum[j], offs, _mm512_set1_epi32(load_i32(x[j][b].bsums + 2 * i)));
+    }
+#pragma GCC unroll 16
     for (int j = 0; j < TN; ++j) {
-      __m512i osum = _mm512_setzero_si512();
-      for (int i = 0; i < 8; ++i) osum = _mm512_dpwssd_epi32(osum, offs[i], _mm512_set1_epi32(load_i32(x[j][b].bsums + 2 * i)));
       const __m512 dx = _mm512_set1_ps(x[j][b].d);
-      const __m512 off = _mm512_mul_ps(_mm512_cvtepi32_ps(osum), _mm512_mul_ps(pb.o, dx));
+      const __m512 off = _mm512_mul_ps(_mm512_cvtepi32_ps(osum[j]), _mm512_mul_ps(pb.o, dx));
       const __m512 v = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(pb.d, dx), off);
       acc[j][l] = _mm512_add_ps(acc[j][l], v);
     }
