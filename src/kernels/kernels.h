@@ -84,6 +84,9 @@ struct KernelTable {
   float (*dot_f32)(const float* a, const float* b, int64_t n);
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a * x
   void (*scale_f32)(float* y, float a, int64_t n);                 // y *= a
+  // sum of x[i]^2 in double, for RMSNorm: x[i] into lane i % 16 (a square of a float is exact in
+  // double, so fused or not it is one rounding), then sum_lanes_f64's tree: one value on every ISA.
+  double (*sum_squares_f64)(const float* x, int64_t n);
   // Softmax pieces of the attention: x *= a, returning max(x) (-inf when n is 0); and
   // x = exp(x - m), returning the sum of the new x in a fixed order (exp within 2 ulp of std::exp).
   float (*scale_max_f32)(float* x, float a, int64_t n);
@@ -127,6 +130,14 @@ template <class T>
 void attn_accumulate_in_groups(AttnAccumulateFn<T> fn, int group, const float* p, int nq, int n, const T* vals, int64_t dim,
                                float* out, int64_t out_stride) {
   for (int i = 0; i < nq; i += group) fn(p + i * n, nq - i < group ? nq - i : group, n, vals, dim, out + i * out_stride, out_stride);
+}
+
+// The 16 lanes of sum_squares_f64 summed in a fixed tree: lane l + 8 into l, then l + 4, l + 2, l + 1.
+inline double sum_lanes_f64(double* acc) {
+  for (int w = 8; w >= 1; w /= 2) {
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  }
+  return acc[0];
 }
 
 // f.template operator()<N>() with N = n, for n in 1..4: a kernel written for a constant number of

@@ -44,13 +44,13 @@ void attention_forward(const ExecContext& ctx, const AttentionConfig& cfg, const
     for (int64_t t = t0; t < t1; ++t) {
       for (int h = 0; h < cfg.n_head; ++h) {
         float* qh = q.data() + t * q_width + h * q_stride;
-        rms_norm_vector(qh, w.q_norm, hd, cfg.norm_eps);
+        rms_norm_vector(*ctx.kernels, qh, w.q_norm, hd, cfg.norm_eps);
         apply_rope(qh, rope.half(), rope.cos(t), rope.sin(t));
       }
       const int seq = batch.seq_ids[static_cast<size_t>(t)];
       for (int g = 0; g < cfg.n_head_kv; ++g) {
         float* kh = k.data() + t * kv_width + g * hd;
-        rms_norm_vector(kh, w.k_norm, hd, cfg.norm_eps);
+        rms_norm_vector(*ctx.kernels, kh, w.k_norm, hd, cfg.norm_eps);
         apply_rope(kh, rope.half(), rope.cos(t), rope.sin(t));
         const int64_t slot = cache_index[static_cast<size_t>(t)];
         const float* vh = v.data() + t * kv_width + g * hd;

@@ -15,9 +15,8 @@ namespace {
 float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
 // x * rsqrt(sum x^2 + 1e-6), as HF / FLA normalise q and k.
-void l2_normalize(float* x, int64_t n, float scale) {
-  double ss = 0.0;
-  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+void l2_normalize(const kernels::KernelTable& kt, float* x, int64_t n, float scale) {
+  const double ss = kt.sum_squares_f64(x, n);
   const float s = static_cast<float>(1.0 / std::sqrt(ss + 1e-6)) * scale;
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
@@ -279,13 +278,15 @@ void gated_delta_net_forward(const ExecContext& ctx, const GdnConfig& c, const G
 
   // Split into per-head q, k (L2-normalised, q scaled by 1/sqrt(d_k)) and v.
   const float q_scale = 1.0f / std::sqrt(static_cast<float>(dk));
-  for (int64_t t = 0; t < T; ++t) {
-    float* row = conv_out.data() + t * conv_dim;
-    for (int64_t h = 0; h < Hk; ++h) {
-      l2_normalize(row + h * dk, dk, q_scale);
-      l2_normalize(row + Hk * dk + h * dk, dk, 1.0f);
+  ctx.pool->parallel_for(T, 4, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      float* row = conv_out.data() + t * conv_dim;
+      for (int64_t h = 0; h < Hk; ++h) {
+        l2_normalize(*ctx.kernels, row + h * dk, dk, q_scale);
+        l2_normalize(*ctx.kernels, row + Hk * dk + h * dk, dk, 1.0f);
+      }
     }
-  }
+  });
 
   // The delta rule per (sequence, value head), in time order.
   std::vector<float> o(static_cast<size_t>(T * vdim));
@@ -320,8 +321,7 @@ void gated_delta_net_forward(const ExecContext& ctx, const GdnConfig& c, const G
       const int64_t t = toks[static_cast<size_t>(i)];
       const float* oi = ot.data() + i * dv;
       const float* zi = z.data() + t * vdim + j * dv;
-      double ss = 0.0;
-      for (int64_t e = 0; e < dv; ++e) ss += static_cast<double>(oi[e]) * oi[e];
+      const double ss = ctx.kernels->sum_squares_f64(oi, dv);
       const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dv) + c.norm_eps));
       float* dst = o.data() + t * vdim + j * dv;
       for (int64_t e = 0; e < dv; ++e) dst[e] = w.norm[e] * (oi[e] * scale) * silu(zi[e]);

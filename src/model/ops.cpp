@@ -105,17 +105,15 @@ void rms_norm(const ExecContext& ctx, const float* x, const float* weight, int64
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * n;
       float* yr = y + r * n;
-      double ss = 0.0;
-      for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+      const double ss = ctx.kernels->sum_squares_f64(xr, n);
       const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
       for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale * weight[i];
     }
   });
 }
 
-void rms_norm_vector(float* x, const float* weight, int64_t n, float eps) {
-  double ss = 0.0;
-  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+void rms_norm_vector(const kernels::KernelTable& kt, float* x, const float* weight, int64_t n, float eps) {
+  const double ss = kt.sum_squares_f64(x, n);
   const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
   for (int64_t i = 0; i < n; ++i) x[i] = x[i] * scale * weight[i];
 }

@@ -28,7 +28,7 @@ void linear_many(const ExecContext& ctx, const std::vector<LinearJob>& jobs);
 void rms_norm(const ExecContext& ctx, const float* x, const float* weight, int64_t rows, int64_t n, float eps, float* y);
 
 // One vector in place: x = x / rms(x) * weight.
-void rms_norm_vector(float* x, const float* weight, int64_t n, float eps);
+void rms_norm_vector(const kernels::KernelTable& kt, float* x, const float* weight, int64_t n, float eps);
 
 // out[i] = table row ids[i], widened to f32. ids must be in range (checked by the caller).
 void embed_rows(const Weight& table, const int32_t* ids, int64_t n, float* out);

@@ -397,6 +397,20 @@ TEST(Kernels, SiluMulMatchesTheDefinition) {
   }
 }
 
+// RMSNorm's sum of squares: bit-identical on every ISA (one lane tree), and within a few double
+// roundings of the exact sum (long double, sequential); tails of every length past 16.
+TEST(Kernels, SumSquaresIsOneValueOnEveryIsa) {
+  for (int64_t n : {0, 1, 5, 15, 16, 17, 31, 100, 128, 1000, 1024, 3001}) {
+    auto x = random_floats(static_cast<size_t>(n), static_cast<uint32_t>(n + 5));
+    for (size_t i = 0; i < x.size(); i += 7) x[i] *= 1e4f;  // magnitudes that differ
+    long double exact = 0.0L;
+    for (float v : x) exact += static_cast<long double>(v) * v;
+    const double want = scalar_kernels().sum_squares_f64(x.data(), n);
+    EXPECT_NEAR(want, static_cast<double>(exact), 1e-14 * static_cast<double>(exact)) << n;
+    for (Isa isa : available_simd()) EXPECT_EQ(kernel_table_for(isa)->sum_squares_f64(x.data(), n), want) << isa_name(isa) << " n " << n;
+  }
+}
+
 // Attention tiles against double-precision sums, every ISA; and a query's scores and sums are
 // bit-identical whether it comes alone or in a tile, and whatever number of keys follows it.
 TEST(Kernels, AttentionTilesMatchScalarAndDoNotDependOnTheTile) {

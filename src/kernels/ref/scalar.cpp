@@ -170,6 +170,12 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= alpha;
 }
 
+double sum_squares_f64(const float* x, int64_t n) {
+  double acc[16] = {};
+  for (int64_t i = 0; i < n; ++i) acc[i % 16] += static_cast<double>(x[i]) * x[i];
+  return sum_lanes_f64(acc);
+}
+
 float scale_max_f32(float* x, float alpha, int64_t n) {
   float m = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i] *= alpha);
@@ -247,6 +253,7 @@ const KernelTable& scalar_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      sum_squares_f64,
       scale_max_f32,
       exp_sum_f32,
       silu_mul_f32,

@@ -389,6 +389,21 @@ void scale_f32(float* y, float alpha, int64_t n) {
   for (; i < n; ++i) y[i] *= alpha;
 }
 
+double sum_squares_f64(const float* x, int64_t n) {
+  __m256d v[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int c = 0; c < 4; ++c) {
+      const __m256d d = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * c));
+      v[c] = _mm256_fmadd_pd(d, d, v[c]);
+    }
+  }
+  alignas(32) double acc[16];
+  for (int c = 0; c < 4; ++c) _mm256_store_pd(acc + 4 * c, v[c]);
+  for (; i < n; ++i) acc[i % 16] += static_cast<double>(x[i]) * x[i];
+  return sum_lanes_f64(acc);
+}
+
 float scale_max_f32(float* x, float alpha, int64_t n) {
   const __m256 av = _mm256_set1_ps(alpha);
   __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
@@ -571,6 +586,7 @@ const KernelTable& avx2_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      sum_squares_f64,
       scale_max_f32,
       exp_sum_f32,
       silu_mul_f32,

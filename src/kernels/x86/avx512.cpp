@@ -359,6 +359,20 @@ void scale_f32(float* y, float alpha, int64_t n) {
   }
 }
 
+double sum_squares_f64(const float* x, int64_t n) {
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();  // lanes 0-7, 8-15
+  for (int64_t i = 0; i < n; i += 16) {
+    const __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i < 16 ? n - i : 16), x + i);  // zeros past n add nothing
+    const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v)), b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+    lo = _mm512_fmadd_pd(a, a, lo);
+    hi = _mm512_fmadd_pd(b, b, hi);
+  }
+  alignas(64) double acc[16];
+  _mm512_store_pd(acc, lo);
+  _mm512_store_pd(acc + 8, hi);
+  return sum_lanes_f64(acc);
+}
+
 float scale_max_f32(float* x, float alpha, int64_t n) {
   const __m512 av = _mm512_set1_ps(alpha);
   __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
@@ -568,6 +582,7 @@ const KernelTable& avx512_kernels() {
       dot_f32,
       axpy_f32,
       scale_f32,
+      sum_squares_f64,
       scale_max_f32,
       exp_sum_f32,
       silu_mul_f32,
