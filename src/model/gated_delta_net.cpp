@@ -146,6 +146,19 @@ void delta_rule_recurrent(const kernels::KernelTable& kt, int64_t n, int64_t dk,
   }
 }
 
+namespace {
+
+// out_i += sum_j p[i * n + j] v_j for nq rows of out (dim floats each, like the rows of v), in
+// tiles of the attention kernel's size.
+void accumulate(const kernels::KernelTable& kt, const float* p, int64_t nq, int64_t n, const float* v, int64_t dim, float* out) {
+  for (int64_t i = 0; i < nq; i += kernels::kAttnTile) {
+    kt.attn_accumulate(p + i * n, static_cast<int>(std::min<int64_t>(kernels::kAttnTile, nq - i)), static_cast<int>(n), v, dim,
+                       out + i * dim, dim);
+  }
+}
+
+}  // namespace
+
 // MODELS.md 4.4, per chunk of n <= C tokens with cumulative log decay G:
 //   u_i = b_i v_i - sum_{m<i} L_im u_m,  w_i = b_i e^{G_i} k_i - sum_{m<i} L_im w_m,
 //   L_im = b_i (k_i . k_m) e^{G_i - G_m};  v'_i = u_i - S^T w_i;
@@ -155,7 +168,7 @@ void delta_rule_chunked(const kernels::KernelTable& kt, int64_t n_total, int64_t
                         const float* k, const float* v, const float* beta, const float* g, float* S, float* o) {
   const int64_t C = chunk;
   std::vector<float> G(static_cast<size_t>(C)), KK(static_cast<size_t>(C * C)), U(static_cast<size_t>(C * dv)),
-      W(static_cast<size_t>(C * dk));
+      W(static_cast<size_t>(C * dk)), P(static_cast<size_t>(std::max(C, dk) * std::max(C, dk))), E(static_cast<size_t>(C));
   for (int64_t c0 = 0; c0 < n_total; c0 += C) {
     const int64_t n = std::min(C, n_total - c0);
     if (n == 1) {  // a lone token takes the recurrence, as it does alone: the same bits either way
@@ -184,27 +197,29 @@ void delta_rule_chunked(const kernels::KernelTable& kt, int64_t n_total, int64_t
         kt.axpy_f32(-L, W.data() + m * dk, wi, dk);
       }
     }
-    for (int64_t i = 0; i < n; ++i) {  // v'_i = u_i - S^T w_i (U becomes V')
-      for (int64_t j = 0; j < dk; ++j) kt.axpy_f32(-W[static_cast<size_t>(i * dk + j)], S + j * dv, U.data() + i * dv, dv);
-    }
-    for (int64_t i = 0; i < n; ++i) {
+    // The sums below are the attention kernel's out_i += sum_j p_ij v_j (one FMA per element and j,
+    // in order of j: what a chain of axpys computes, with the sums held in registers instead of
+    // stored and reloaded at each j).
+    for (int64_t i = 0; i < n * dk; ++i) P[static_cast<size_t>(i)] = -W[static_cast<size_t>(i)];
+    accumulate(kt, P.data(), n, dk, S, dv, U.data());  // v'_i = u_i - S^T w_i (U becomes V')
+    for (int64_t i = 0; i < n; ++i) {  // o_i = e^{G_i} S^T q_i + sum_{m<=i} s_im v'_m
       float* oi = oc + i * dv;
       const float eg = std::exp(G[static_cast<size_t>(i)]);
       std::fill(oi, oi + dv, 0.0f);
-      for (int64_t j = 0; j < dk; ++j) kt.axpy_f32(eg * qc[i * dk + j], S + j * dv, oi, dv);
+      for (int64_t j = 0; j < dk; ++j) P[static_cast<size_t>(j)] = eg * qc[i * dk + j];
+      accumulate(kt, P.data(), 1, dk, S, dv, oi);
       for (int64_t m = 0; m <= i; ++m) {
-        const float s = kt.dot_f32(qc + i * dk, kc + m * dk, dk) * std::exp(G[static_cast<size_t>(i)] - G[static_cast<size_t>(m)]);
-        kt.axpy_f32(s, U.data() + m * dv, oi, dv);
+        P[static_cast<size_t>(m)] = kt.dot_f32(qc + i * dk, kc + m * dk, dk) * std::exp(G[static_cast<size_t>(i)] - G[static_cast<size_t>(m)]);
       }
+      accumulate(kt, P.data(), 1, i + 1, U.data(), dv, oi);
     }
     const float eg_n = std::exp(G[static_cast<size_t>(n - 1)]);
-    for (int64_t j = 0; j < dk; ++j) {
-      float* row = S + j * dv;
-      kt.scale_f32(row, eg_n, dv);
-      for (int64_t m = 0; m < n; ++m) {
-        kt.axpy_f32(std::exp(G[static_cast<size_t>(n - 1)] - G[static_cast<size_t>(m)]) * kc[m * dk + j], U.data() + m * dv, row, dv);
-      }
+    for (int64_t m = 0; m < n; ++m) E[static_cast<size_t>(m)] = std::exp(G[static_cast<size_t>(n - 1)] - G[static_cast<size_t>(m)]);
+    for (int64_t j = 0; j < dk; ++j) {  // S <- e^{G_n} S + sum_m e^{G_n - G_m} k_m v'_m^T, row j of S a query
+      kt.scale_f32(S + j * dv, eg_n, dv);
+      for (int64_t m = 0; m < n; ++m) P[static_cast<size_t>(j * n + m)] = E[static_cast<size_t>(m)] * kc[m * dk + j];
     }
+    accumulate(kt, P.data(), dk, n, U.data(), dv, S);
   }
 }
 
