@@ -278,13 +278,22 @@ void gated_delta_net_forward(const ExecContext& ctx, const GdnConfig& c, const G
                   sizeof(float) * static_cast<size_t>(conv_dim));
     }
     ctx.pool->parallel_for(conv_dim, 64, [&](int64_t c0, int64_t c1, int) {
+      // Tap m of channels [c0, c1) side by side, so that the sums run across channels (vectorised);
+      // each channel's sum is 0 + w_0 x_0 + ... + w_{K-1} x_{K-1} in that order, as one at a time.
+      const int64_t width = c1 - c0;
+      std::vector<float> taps(static_cast<size_t>(K * width));
+      for (int64_t ch = c0; ch < c1; ++ch) {
+        for (int64_t m = 0; m < K; ++m) taps[static_cast<size_t>(m * width + ch - c0)] = w.conv[ch * K + m];
+      }
       for (int64_t i = 0; i < n; ++i) {
-        float* dst = conv_out.data() + toks[static_cast<size_t>(i)] * conv_dim;
-        for (int64_t ch = c0; ch < c1; ++ch) {
-          float s = 0.0f;
-          for (int64_t m = 0; m < K; ++m) s += w.conv[ch * K + m] * window[static_cast<size_t>((i + m) * conv_dim + ch)];
-          dst[ch] = silu(s);
+        float* dst = conv_out.data() + toks[static_cast<size_t>(i)] * conv_dim + c0;
+        std::fill(dst, dst + width, 0.0f);
+        for (int64_t m = 0; m < K; ++m) {
+          const float* tap = taps.data() + m * width;
+          const float* in = window.data() + (i + m) * conv_dim + c0;
+          for (int64_t e = 0; e < width; ++e) dst[e] += tap[e] * in[e];
         }
+        silu_in_place(*ctx.kernels, dst, width);
       }
     });
     std::memcpy(cs, window.data() + n * conv_dim, sizeof(float) * static_cast<size_t>((K - 1) * conv_dim));
@@ -339,7 +348,9 @@ void gated_delta_net_forward(const ExecContext& ctx, const GdnConfig& c, const G
       const double ss = ctx.kernels->sum_squares_f64(oi, dv);
       const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dv) + c.norm_eps));
       float* dst = o.data() + t * vdim + j * dv;
-      for (int64_t e = 0; e < dv; ++e) dst[e] = w.norm[e] * (oi[e] * scale) * silu(zi[e]);
+      std::copy(zi, zi + dv, dst);
+      silu_in_place(*ctx.kernels, dst, dv);
+      for (int64_t e = 0; e < dv; ++e) dst[e] = w.norm[e] * (oi[e] * scale) * dst[e];
     }
   });
   ctx.trace("linear_attn_heads", layer, o.data(), T, vdim);

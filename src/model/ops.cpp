@@ -126,6 +126,11 @@ void embed_rows(const Weight& table, const int32_t* ids, int64_t n, float* out) 
   }
 }
 
+void silu_in_place(const kernels::KernelTable& kt, float* x, int64_t n) {
+  static const std::vector<float> ones(1024, 1.0f);
+  for (int64_t i = 0; i < n; i += 1024) kt.silu_mul_f32(x + i, ones.data(), std::min<int64_t>(1024, n - i));
+}
+
 void silu_mul(const ExecContext& ctx, float* gate, const float* up, int64_t n) {
   // Chunks of 4096: a decode step's few thousand values stay on one thread.
   ctx.pool->parallel_for((n + 4095) / 4096, 1, [&](int64_t c0, int64_t c1, int) {

@@ -35,6 +35,8 @@ void embed_rows(const Weight& table, const int32_t* ids, int64_t n, float* out);
 
 // gate[i] = silu(gate[i]) * up[i], on the kernel table, over the pool.
 void silu_mul(const ExecContext& ctx, float* gate, const float* up, int64_t n);
+// x[i] = silu(x[i]) on the kernel table, on this thread (silu_mul_f32 with up = 1, exact).
+void silu_in_place(const kernels::KernelTable& kt, float* x, int64_t n);
 
 // x[i] += y[i]
 void add_in_place(float* x, const float* y, int64_t n);
