@@ -258,6 +258,18 @@ void panel_tokens(const MatmulArgs& a, const PanelBlock* panel, int64_t r, int n
   for (int j = 0; j < TN; ++j) _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + r, m, tree_sum_lanes(acc[j]));
 }
 
+// The next panel's rows (contiguous: 16 rows of the matrix) into L2 while this one is packed and
+// used. Packing reads 16 rows side by side, more streams than the hardware prefetcher follows, and
+// waited on those loads: most of all for MoE experts, whose panels serve few tokens each.
+inline void prefetch_next_panel(const MatmulArgs& a, int64_t r) {
+  const int64_t next = r + kLanes;
+  if (next >= a.r1) return;
+  const int64_t rows = a.r1 - next < kLanes ? a.r1 - next : kLanes;
+  const char* p = reinterpret_cast<const char*>(a.w + static_cast<size_t>(next) * a.w_row_bytes);
+  const size_t bytes = static_cast<size_t>(rows) * a.w_row_bytes;
+  for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
+}
+
 // Below this many tokens, packing costs more than reading the rows in place once per token.
 constexpr int kPanelMinTokens = 4;
 
@@ -282,6 +294,7 @@ void matmul_q8_0_avx512_vnni(const MatmulArgs& a) {
   panel.resize(static_cast<size_t>(a.k / 32));
   for (int64_t r = a.r0; r < a.r1; r += kLanes) {
     const int n = static_cast<int>(a.r1 - r < kLanes ? a.r1 - r : kLanes);
+    prefetch_next_panel(a, r);
     pack_panel(a, r, n, panel.data());
     int t = 0;
     for (; t + 8 <= a.n_tok; t += 8) panel_tokens<8>(a, panel.data(), r, n, t);
@@ -582,6 +595,7 @@ void matmul_k(const MatmulArgs& a) {
   panel.resize(static_cast<size_t>(a.k / kQ8KBlockElems));
   for (int64_t r = a.r0; r < a.r1; r += kLanes) {
     const int n = static_cast<int>(a.r1 - r < kLanes ? a.r1 - r : kLanes);
+    prefetch_next_panel(a, r);
     Pack(a, r, n, panel.data());
     int t = 0;
     for (; t + TN <= a.n_tok; t += TN) k_panel_tokens<S, TN>(a, panel.data(), r, n, t);
