@@ -114,22 +114,21 @@ struct KernelTable {
 // one token or many, so results do not depend on the batch. Defined in dequant_matmul.cpp.
 void matmul_dequantized(const MatmulArgs& a, DType t, float (*dot)(const float*, const float*, int64_t));
 
-// An attention tile as register groups of `group` queries, each handed to `fn` (an ISA's kernel for
-// up to `group` queries); the block of keys or values stays in L1 between the groups.
-// T: float, or uint16_t (f16) for an f16 cache.
-template <class T>
-using AttnScoresFn = void (*)(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores);
-template <class T>
-using AttnAccumulateFn = void (*)(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride);
-template <class T>
-void attn_scores_in_groups(AttnScoresFn<T> fn, int group, const float* q, int64_t q_stride, int nq, const T* keys, int n,
-                           int64_t dim, float* scores) {
-  for (int i = 0; i < nq; i += group) fn(q + i * q_stride, q_stride, nq - i < group ? nq - i : group, keys, n, dim, scores + i * n);
-}
-template <class T>
-void attn_accumulate_in_groups(AttnAccumulateFn<T> fn, int group, const float* p, int nq, int n, const T* vals, int64_t dim,
-                               float* out, int64_t out_stride) {
-  for (int i = 0; i < nq; i += group) fn(p + i * n, nq - i < group ? nq - i : group, n, vals, dim, out + i * out_stride, out_stride);
+// An attention tile as register groups of up to kAttnGroup queries: f.template operator()<N>(i) for
+// the N queries from query i. The ISAs' kernels take N as a constant, so that the accumulators stay
+// in registers (indexed by a run-time count, the compiler spilled them to the stack at every step);
+// the block of keys or values stays in L1 between the groups.
+inline constexpr int kAttnGroup = 4;
+template <class F>
+inline void for_query_groups(int nq, F&& f) {
+  for (int i = 0; i < nq; i += kAttnGroup) {
+    switch (nq - i) {
+      case 1: f.template operator()<1>(i); break;
+      case 2: f.template operator()<2>(i); break;
+      case 3: f.template operator()<3>(i); break;
+      default: f.template operator()<kAttnGroup>(i); break;
+    }
+  }
 }
 
 // The 16 lanes of sum_squares_f64 summed in a fixed tree: lane l + 8 into l, then l + 4, l + 2, l + 1.
@@ -138,19 +137,6 @@ inline double sum_lanes_f64(double* acc) {
     for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
   }
   return acc[0];
-}
-
-// f.template operator()<N>() with N = n, for n in 1..4: a kernel written for a constant number of
-// queries keeps their accumulators in registers (indexed by a run-time count, the compiler spilled
-// them to the stack on every step).
-template <class F>
-inline void with_query_count(int n, F&& f) {
-  switch (n) {
-    case 1: f.template operator()<1>(); break;
-    case 2: f.template operator()<2>(); break;
-    case 3: f.template operator()<3>(); break;
-    default: f.template operator()<4>(); break;
-  }
 }
 
 // The best table for this CPU (or the one named by QWENRT_ISA=scalar|avx2|avx512|avx512-vnni when supported).

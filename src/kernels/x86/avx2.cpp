@@ -476,9 +476,6 @@ void silu_mul_f32(float* gate, const float* up, int64_t n) {
   for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-// Queries whose accumulators share the registers in the attention kernels.
-constexpr int kAttnGroup = 4;
-
 // 8 keys or values, widened to f32; one element.
 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
@@ -502,8 +499,8 @@ float dot_widened(const float* a, const T* b, int64_t n) {
 
 float dot_f32(const float* a, const float* b, int64_t n) { return dot_widened(a, b, n); }
 
-template <class T>
-void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
+template <class T, int nq>
+void attn_scores_n(const float* q, int64_t q_stride, const T* keys, int n, int64_t dim, float* scores) {
   for (int j = 0; j < n; ++j) {
     for (int i = 0; i < nq; ++i) scores[i * n + j] = dot_widened(q + i * q_stride, keys + j * dim, dim);
   }
@@ -532,17 +529,12 @@ void attn_accumulate_n(const float* p, int n, const T* vals, int64_t dim, float*
 }
 
 template <class T>
-void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
-  with_query_count(nq, [&]<int N>() { attn_accumulate_n<T, N>(p, n, vals, dim, out, out_stride); });
-}
-
-template <class T>
 void attn_scores(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
-  attn_scores_in_groups<T>(attn_scores_group<T>, kAttnGroup, q, q_stride, nq, keys, n, dim, scores);
+  for_query_groups(nq, [&]<int N>(int i) { attn_scores_n<T, N>(q + i * q_stride, q_stride, keys, n, dim, scores + i * n); });
 }
 template <class T>
 void attn_accumulate(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
-  attn_accumulate_in_groups<T>(attn_accumulate_group<T>, kAttnGroup, p, nq, n, vals, dim, out, out_stride);
+  for_query_groups(nq, [&]<int N>(int i) { attn_accumulate_n<T, N>(p + i * n, n, vals, dim, out + i * out_stride, out_stride); });
 }
 
 void f32_to_f16(const float* x, uint16_t* out, int64_t n) {

@@ -425,9 +425,6 @@ void silu_mul_f32(float* gate, const float* up, int64_t n) {
   }
 }
 
-// Queries whose accumulators share the registers in the attention kernels.
-constexpr int kAttnGroup = 4;
-
 // Four vectors into one whose 128-bit lane k holds [a, b, c, d]'s sums of their lane k's four floats.
 inline __m512 fold4(__m512 a, __m512 b, __m512 c, __m512 d) {
   const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
@@ -485,11 +482,6 @@ void attn_scores_n(const float* q, int64_t q_stride, const T* keys, int n, int64
   }
 }
 
-template <class T>
-void attn_scores_group(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
-  with_query_count(nq, [&]<int N>() { attn_scores_n<T, N>(q, q_stride, keys, n, dim, scores); });
-}
-
 // Per output chunk of 64 floats (16 for the rest, masked at the end), all queries' accumulators stay
 // in registers across the n values.
 template <class T, int nq>
@@ -528,17 +520,12 @@ void attn_accumulate_n(const float* p, int n, const T* vals, int64_t dim, float*
 }
 
 template <class T>
-void attn_accumulate_group(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
-  with_query_count(nq, [&]<int N>() { attn_accumulate_n<T, N>(p, n, vals, dim, out, out_stride); });
-}
-
-template <class T>
 void attn_scores(const float* q, int64_t q_stride, int nq, const T* keys, int n, int64_t dim, float* scores) {
-  attn_scores_in_groups<T>(attn_scores_group<T>, kAttnGroup, q, q_stride, nq, keys, n, dim, scores);
+  for_query_groups(nq, [&]<int N>(int i) { attn_scores_n<T, N>(q + i * q_stride, q_stride, keys, n, dim, scores + i * n); });
 }
 template <class T>
 void attn_accumulate(const float* p, int nq, int n, const T* vals, int64_t dim, float* out, int64_t out_stride) {
-  attn_accumulate_in_groups<T>(attn_accumulate_group<T>, kAttnGroup, p, nq, n, vals, dim, out, out_stride);
+  for_query_groups(nq, [&]<int N>(int i) { attn_accumulate_n<T, N>(p + i * n, n, vals, dim, out + i * out_stride, out_stride); });
 }
 
 void f32_to_f16(const float* x, uint16_t* out, int64_t n) {
