@@ -35,7 +35,10 @@ void Weight::for_rows(int64_t r0, int64_t r1,
 
 const std::byte* Weight::row(int64_t r) const {
   const std::byte* out = nullptr;
-  for_rows(r, r + 1, [&](const TensorView& p, int64_t pr, int64_t, int64_t) { out = p.row(pr); });
+  for_rows(r, r + 1, [&](const TensorView& p, int64_t pr, int64_t, int64_t) {
+    QW_CHECK(!p.row_groups);  // a row of a row-group weight is spread over its group
+    out = p.row(pr);
+  });
   QW_CHECK(out != nullptr);
   return out;
 }
@@ -46,7 +49,8 @@ Weight Weight::rows_slice(int64_t r0, int64_t r1, const Shape& new_shape) const 
   w.dtype = dtype;
   w.shape = new_shape;
   for_rows(r0, r1, [&](const TensorView& p, int64_t pr, int64_t, int64_t n) {
-    w.parts.push_back(TensorView{p.dtype, Shape{n, p.cols()}, p.row(pr)});
+    QW_CHECK(!p.row_groups || (pr % 16 == 0 && n % 16 == 0));  // whole groups only
+    w.parts.push_back(TensorView{p.dtype, Shape{n, p.cols()}, p.row(pr), p.row_groups});
   });
   return w;
 }

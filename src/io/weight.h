@@ -24,6 +24,8 @@ struct Weight {
   size_t nbytes() const { return row_bytes() * static_cast<size_t>(rows()); }
   bool empty() const { return parts.empty(); }
   bool contiguous() const { return parts.size() == 1; }
+  // Stored in row groups (TensorView::row_groups; all parts or none).
+  bool row_groups() const { return !parts.empty() && parts[0].row_groups; }
   // The single part of a contiguous weight.
   const TensorView& view() const;
   const std::byte* row(int64_t r) const;

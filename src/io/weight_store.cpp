@@ -51,6 +51,14 @@ const Weight& WeightStore::add_owned(const std::string& name, DType dtype, const
   return insert(name, Weight::of(v)).weight;
 }
 
+const Weight& WeightStore::add_owned(const std::string& name, AlignedBuffer buffer, Weight weight) {
+  for (const TensorView& part : weight.parts) {
+    QW_CHECK(part.data >= buffer.data() && part.data + part.nbytes() <= buffer.data() + buffer.size());
+  }
+  owned_.push_back(std::move(buffer));
+  return insert(name, std::move(weight)).weight;
+}
+
 std::byte* WeightStore::add_uninitialized(const std::string& name, DType dtype, const Shape& shape) {
   AlignedBuffer buffer(TensorView{dtype, shape, nullptr}.nbytes());
   std::byte* data = buffer.data();

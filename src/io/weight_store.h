@@ -35,6 +35,8 @@ class WeightStore {
   const Weight& add(const std::string& name, Weight weight, std::shared_ptr<const void> owner = nullptr);
   // A tensor the loader computed.
   const Weight& add_owned(const std::string& name, DType dtype, const Shape& shape, AlignedBuffer buffer);
+  // A weight whose parts all lie in `buffer`, which the store keeps.
+  const Weight& add_owned(const std::string& name, AlignedBuffer buffer, Weight weight);
   // Allocates an owned tensor for the caller to fill.
   std::byte* add_uninitialized(const std::string& name, DType dtype, const Shape& shape);
   void set_export_permutation(const std::string& name, ExportPermutation permutation);

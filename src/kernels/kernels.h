@@ -72,6 +72,9 @@ using MatmulFn = void (*)(const MatmulArgs&);
 struct MatmulKernel {
   ActFormat act;
   MatmulFn fn;
+  // The same product with the weights in row groups (row_groups.h; a.w at a group, r0 and r1
+  // multiples of 16), bit for bit; nullptr where this level has no such kernel.
+  MatmulFn groups = nullptr;
 };
 
 struct KernelTable {
@@ -154,5 +157,8 @@ void matmul_q8_0_avx512_vnni(const MatmulArgs& a);
 void matmul_q4_k_avx512_vnni(const MatmulArgs& a);
 void matmul_q5_k_avx512_vnni(const MatmulArgs& a);
 void matmul_q6_k_avx512_vnni(const MatmulArgs& a);
+void matmul_q8_0_groups_avx512_vnni(const MatmulArgs& a);
+void matmul_q4_k_groups_avx512_vnni(const MatmulArgs& a);
+void matmul_q5_k_groups_avx512_vnni(const MatmulArgs& a);
 
 }  // namespace qwenrt::kernels

@@ -7,7 +7,7 @@ namespace qwenrt {
 
 void CausalLm::bind_embeddings(WeightBinder& b) {
   rope_ = compute_rope_frequencies(hp_.rope);
-  tok_embd_ = b.matrix("token_embd.weight", {hp_.n_vocab, hp_.n_embd});
+  tok_embd_ = b.matrix("token_embd.weight", {hp_.n_vocab, hp_.n_embd}, "", MatrixUse::LookUp);
 }
 
 void CausalLm::bind_mtp(WeightBinder& b, bool moe) {

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "base/scratch.h"
+#include "kernels/row_groups.h"
 #include "tensor/quant.h"
 
 #include <algorithm>
@@ -65,12 +66,18 @@ void linear_many(const ExecContext& ctx, const std::vector<LinearJob>& jobs) {
   std::vector<Task> tasks;
   const int64_t n_threads = ctx.pool->size();
   for (size_t j = 0; j < jobs.size(); ++j) {
-    const int64_t n_out = jobs[j].w->rows(), n_tok = jobs[j].n_tok;
+    const Weight& w = *jobs[j].w;
+    const int64_t n_out = w.rows(), n_tok = jobs[j].n_tok;
     if (n_tok == 0 || n_out == 0) continue;
+    if (w.row_groups() && !ctx.kernels->matmul[static_cast<int>(w.dtype)].groups) {
+      fail("a {} weight is stored in row groups, which the {} kernels cannot read (load the model with the kernels it "
+           "runs with)", dtype_name(w.dtype), kernels::isa_name(ctx.kernels->isa));
+    }
     const int64_t grain = n_tok == 1 ? (n_out + n_threads - 1) / n_threads : 16;
     const int64_t max_chunks = n_threads * (n_out >= 8 * grain * n_threads ? 4 : 1);
     const int64_t chunks = std::clamp<int64_t>(n_out / grain, 1, max_chunks);
-    const int64_t per = (n_out + chunks - 1) / chunks;
+    int64_t per = (n_out + chunks - 1) / chunks;
+    if (w.row_groups()) per = (per + kernels::kRowGroup - 1) / kernels::kRowGroup * kernels::kRowGroup;  // whole groups
     for (int64_t r0 = 0; r0 < n_out; r0 += per) tasks.push_back({j, r0, std::min(n_out, r0 + per)});
   }
   // Token blocks bound the activations each task touches; row ranges split the weights. The float
@@ -85,6 +92,7 @@ void linear_many(const ExecContext& ctx, const std::vector<LinearJob>& jobs) {
     const Weight& w = *job.w;
     const int64_t k = w.cols(), n_out = w.rows();
     const kernels::MatmulKernel& kernel = ctx.kernels->matmul[static_cast<int>(w.dtype)];
+    const kernels::MatmulFn fn = w.row_groups() ? kernel.groups : kernel.fn;
     const int in = input_of[tk.job];
     const std::byte* act = in < 0 ? reinterpret_cast<const std::byte*>(job.x) : quantized.data() + inputs[static_cast<size_t>(in)].offset;
     const size_t act_row = in < 0 ? static_cast<size_t>(k) * sizeof(float) : inputs[static_cast<size_t>(in)].row_bytes;
@@ -94,7 +102,7 @@ void linear_many(const ExecContext& ctx, const std::vector<LinearJob>& jobs) {
       for (int64_t t0 = 0; t0 < job.n_tok; t0 += block) {
         kernels::MatmulArgs a{part.row(part_row), w_row, k, act + static_cast<size_t>(t0) * act_row, act_row,
                               static_cast<int>(std::min(block, job.n_tok - t0)), job.y + t0 * n_out + row, n_out, 0, n};
-        kernel.fn(a);
+        fn(a);
       }
     });
   });

@@ -1,10 +1,14 @@
 #include "model/weight_binder.h"
 
 #include "base/error.h"
+#include "kernels/kernels.h"
+#include "kernels/row_groups.h"
 #include "tensor/quant.h"
 #include "threading/thread_pool.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace qwenrt {
@@ -23,16 +27,41 @@ uint64_t hash_name(const std::string& s) {
   return h;
 }
 
+bool row_groups_enabled() {
+  const char* env = std::getenv("QWENRT_ROW_GROUPS");
+  return !env || std::strcmp(env, "0") != 0;
+}
+
 }  // namespace
 
 WeightBinder::WeightBinder(std::shared_ptr<const ModelFiles> files, std::string hf_prefix)
     : files_(std::move(files)), hf_prefix_(std::move(hf_prefix)), origin_(files_->path()) {
   layer_prefix_ = [p = hf_prefix_](int il) { return p + "layers." + std::to_string(il) + "."; };
+  // Copied files are this process's own memory (read-only only by type); mapped ones are not.
+  row_groups_ = files_->load_mode() == LoadMode::Copy && row_groups_enabled();
 }
 
 WeightBinder::WeightBinder(DType dtype, uint64_t seed, ThreadPool* pool)
     : origin_("synthetic"), synthetic_dtype_(dtype), seed_(seed), pool_(pool) {
   layer_prefix_ = [](int il) { return "layers." + std::to_string(il) + "."; };
+  row_groups_ = row_groups_enabled();
+}
+
+Weight WeightBinder::in_row_groups(Weight w) {
+  if (!row_groups_ || w.shape.rank < 2 || w.shape[w.shape.rank - 2] % kernels::kRowGroup != 0) return w;
+  if (!kernels::kernel_table().matmul[static_cast<int>(w.dtype)].groups) return w;
+  for (const TensorView& part : w.parts) {
+    if (part.rows() % kernels::kRowGroup != 0 || part.row_groups) return w;
+  }
+  std::vector<std::byte> scratch(w.row_bytes() * kernels::kRowGroup);
+  for (TensorView& part : w.parts) {
+    // A file tensor bound a second time is in row groups already.
+    if (grouped_.insert(part.data).second) {
+      kernels::to_row_groups(w.dtype, const_cast<std::byte*>(part.data), part.rows(), part.cols(), scratch.data());
+    }
+    part.row_groups = true;
+  }
+  return w;
 }
 
 std::string WeightBinder::hf_name(const std::string& canonical) const {
@@ -64,10 +93,11 @@ void WeightBinder::check_shape(const FileTensor& t, const Shape& shape) const {
   }
 }
 
-Weight WeightBinder::random_matrix(const std::string& name, const Shape& shape) {
+Weight WeightBinder::random_matrix(const std::string& name, const Shape& shape, MatrixUse use) {
   // Uniform in [-a, a] with a = sqrt(3 / fan_in): unit-variance inputs give unit-variance outputs.
-  std::byte* data = store_->add_uninitialized(name, synthetic_dtype_, shape);
-  const Weight& w = *store_->find(name);
+  const Weight w = Weight::of(TensorView{synthetic_dtype_, shape, nullptr});
+  AlignedBuffer buffer(w.nbytes());
+  std::byte* data = buffer.data();
   const int64_t cols = shape.cols();
   const float a = std::sqrt(3.0f / static_cast<float>(cols));
   const uint64_t base = seed_ ^ hash_name(name);
@@ -84,7 +114,9 @@ Weight WeightBinder::random_matrix(const std::string& name, const Shape& shape) 
   };
   if (pool_) pool_->parallel_for(shape.rows(), 64, fill);
   else fill(0, shape.rows(), 0);
-  return w;
+  Weight filled = Weight::of(TensorView{synthetic_dtype_, shape, data});
+  if (use == MatrixUse::Multiply) filled = in_row_groups(std::move(filled));
+  return store_->add_owned(name, std::move(buffer), std::move(filled));
 }
 
 Weight WeightBinder::source_matrix(const std::string& file_name, const Shape& shape) {
@@ -96,25 +128,26 @@ Weight WeightBinder::source_matrix(const std::string& file_name, const Shape& sh
 
 const Weight& WeightBinder::add(const std::string& name, Weight weight) { return store_->add(name, std::move(weight), files_); }
 
-Weight WeightBinder::matrix(const std::string& name, const Shape& shape, const std::string& hf_name_override) {
-  if (synthetic()) return random_matrix(name, shape);
+Weight WeightBinder::matrix(const std::string& name, const Shape& shape, const std::string& hf_name_override, MatrixUse use) {
+  if (synthetic()) return random_matrix(name, shape, use);
   const std::string source_name = !from_hf() ? name : hf_name_override.empty() ? hf_name(name) : hf_name_override;
   const FileTensor* t = find_source(source_name);
   if (!t) fail_missing(name, source_name);
   check_shape(*t, shape);
-  return add(name, Weight::of(t->view));
+  const Weight w = Weight::of(t->view);
+  return add(name, use == MatrixUse::Multiply ? in_row_groups(w) : w);
 }
 
 std::optional<Weight> WeightBinder::optional_matrix(const std::string& name, const Shape& shape, bool synthesize) {
   if (synthetic()) {
     if (!synthesize) return std::nullopt;
-    return random_matrix(name, shape);
+    return random_matrix(name, shape, MatrixUse::Multiply);
   }
   const std::string source_name = from_hf() ? hf_name(name) : name;
   const FileTensor* t = find_source(source_name);
   if (!t) return std::nullopt;
   check_shape(*t, shape);
-  return add(name, Weight::of(t->view));
+  return add(name, in_row_groups(Weight::of(t->view)));
 }
 
 const float* WeightBinder::vector(const std::string& name, int64_t n, const std::string& hf_name_override,

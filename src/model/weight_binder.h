@@ -35,6 +35,10 @@ struct ExpertWeights {
   Weight down_of(int64_t e) const { return down.rows_slice(e * down.shape[1], (e + 1) * down.shape[1]); }
 };
 
+// What the forward pass does with a matrix: only multiplies with it (the binder may then store it
+// in row groups for the kernels, kernels/row_groups.h), or also reads single rows (an embedding).
+enum class MatrixUse { Multiply, LookUp };
+
 class WeightBinder {
  public:
   // `hf_prefix`: where the text model's tensors live in HF files ("model." or "model.language_model.").
@@ -48,7 +52,11 @@ class WeightBinder {
   const std::string& hf_prefix() const { return hf_prefix_; }
 
   // A matrix (or stacked matrices) in its file dtype; `hf_name` overrides the mapped HF name.
-  Weight matrix(const std::string& name, const Shape& shape, const std::string& hf_name = "");
+  // Multiply: when the process owns the bytes (copied files, synthetic weights), the kernel
+  // table reads row groups of the dtype and every stacked matrix has a multiple of 16 rows, the
+  // bytes are rearranged into row groups in place (QWENRT_ROW_GROUPS=0 turns this off).
+  Weight matrix(const std::string& name, const Shape& shape, const std::string& hf_name = "",
+                MatrixUse use = MatrixUse::Multiply);
   // A matrix that may be absent (tied output head); synthetic sources create it iff `synthesize`.
   std::optional<Weight> optional_matrix(const std::string& name, const Shape& shape, bool synthesize);
   // A 1-D weight as f32 in canonical form.
@@ -90,7 +98,9 @@ class WeightBinder {
   const FileTensor* find_source(const std::string& file_name);
   [[noreturn]] void fail_missing(const std::string& canonical, const std::string& source_name) const;
   void check_shape(const FileTensor& t, const Shape& shape) const;
-  Weight random_matrix(const std::string& name, const Shape& shape);
+  Weight random_matrix(const std::string& name, const Shape& shape, MatrixUse use);
+  // `w` (bytes this process owns) in row groups where that is allowed and pays; as it is otherwise.
+  Weight in_row_groups(Weight w);
 
   std::shared_ptr<const ModelFiles> files_;
   std::string hf_prefix_;
@@ -103,6 +113,8 @@ class WeightBinder {
   DType synthetic_dtype_ = DType::BF16;
   uint64_t seed_ = 0;
   ThreadPool* pool_ = nullptr;
+  bool row_groups_ = false;  // whether in_row_groups may rearrange bytes
+  std::set<const std::byte*> grouped_;  // the parts it rearranged
 };
 
 }  // namespace qwenrt

@@ -32,6 +32,9 @@ struct TensorView {
   DType dtype = DType::F32;
   Shape shape;
   const std::byte* data = nullptr;
+  // Rows stored in groups of 16 for the matmul kernels (kernels/row_groups.h): a range of rows from
+  // a multiple of 16 is still at row(r), but a single row is not contiguous there.
+  bool row_groups = false;
 
   int64_t numel() const { return shape.numel(); }
   int64_t rows() const { return shape.rows(); }

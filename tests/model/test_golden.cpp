@@ -5,7 +5,10 @@
 // logits equal a recomputation of the whole sequence.
 #include "api/gguf_export.h"
 #include "api/runtime.h"
+#include "base/error.h"
 #include "engine/generate.h"
+#include "kernels/kernels.h"
+#include "model/ops.h"
 #include "model/golden.h"
 #include "support/test_support.h"
 
@@ -215,6 +218,53 @@ INSTANTIATE_TEST_SUITE_P(
                     Param{"qwen3-next", false}, Param{"qwen3-next", true}, Param{"qwen3_5-dense", false},
                     Param{"qwen3_5-dense", true}, Param{"qwen3_5-moe", false}, Param{"qwen3_5-moe", true}),
     param_name);
+
+// Quantized weights read into memory are rearranged into row groups for the kernels where the
+// kernel level reads them (kernels/row_groups.h); mapped ones stay in rows. Both give the same
+// logits, bit for bit, on every architecture (Q8_0 files of the goldens: attention, dense and MoE
+// FFNs, Gated DeltaNet); a kernel level without row-group kernels refuses such a weight by name.
+TEST(RowGroups, WeightsInRowGroupsGiveTheLogitsOfRows) {
+  const bool vnni = kernels::kernel_table().matmul[static_cast<int>(DType::Q8_0)].groups != nullptr;
+  TempDir tmp;
+  for (const char* model : {"qwen3-untied", "qwen3-moe", "qwen3-next", "qwen3_5-moe"}) {
+    const GoldenModel g = load_golden(model);
+    const std::string out = tmp.file(std::string(model) + "-q8_0.gguf");
+    const CommandResult r = run_qwenrt({"quantize", g.dir, out, "--type", "Q8_0", "--quiet"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto mapped = Runtime::load(out, RuntimeOptions{2, LoadMode::Map});
+    auto copied = Runtime::load(out, RuntimeOptions{2, LoadMode::Copy});
+    auto count = [](const Runtime& rt) {
+      int n = 0;
+      for (const StoredWeight& w : rt.model().weights().tensors()) n += w.weight.row_groups();
+      return n;
+    };
+    EXPECT_EQ(count(*mapped), 0) << model;
+    if (vnni) {
+      EXPECT_GT(count(*copied), 0) << model;
+    } else {
+      EXPECT_EQ(count(*copied), 0) << model;
+    }
+    for (const auto& c : g.cases) {
+      EXPECT_EQ(run_logits(*mapped, c.input_ids, false), run_logits(*copied, c.input_ids, false)) << model << " " << c.name;
+      EXPECT_EQ(run_logits(*mapped, c.input_ids, true), run_logits(*copied, c.input_ids, true))
+          << model << " " << c.name << " token by token";
+    }
+    if (!vnni) continue;
+    const Weight* grouped = nullptr;
+    for (const StoredWeight& w : copied->model().weights().tensors()) {
+      if (w.weight.row_groups()) grouped = &w.weight;
+    }
+    ASSERT_NE(grouped, nullptr);
+    std::vector<float> x(static_cast<size_t>(grouped->cols()), 0.5f), y(static_cast<size_t>(grouped->rows()));
+    const ExecContext scalar{&copied->pool(), &kernels::scalar_kernels(), nullptr};
+    try {
+      linear(scalar, *grouped, x.data(), 1, y.data());
+      ADD_FAILURE() << "the scalar kernels multiplied a weight in row groups";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("row groups"), std::string::npos) << e.what();
+    }
+  }
+}
 
 // Files written by `qwenrt quantize`: F32 and F16/BF16 keep the reference logits (F16/BF16
 // within their rounding), Q8_0 stays close and keeps the top-1 choice almost everywhere.

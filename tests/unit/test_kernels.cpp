@@ -2,6 +2,7 @@
 // odd remainders, sub-ranges of rows, misaligned pointers). Tolerances come from the standard
 // bound on reordered float summation: |error| <= 2 * n * eps * sum |terms|.
 #include "kernels/kernels.h"
+#include "kernels/row_groups.h"
 #include "tensor/fp16.h"
 #include "tensor/quant.h"
 
@@ -190,6 +191,74 @@ TEST(Kernels, ATokensResultDoesNotDependOnItsBatch) {
       }
     }
   }
+}
+
+// Row groups: the layout as row_groups.h describes it (checked against the bytes of the rows, word
+// by word), the way back gives the rows again, and every level's row-group kernel gives the bits of
+// its kernel on the rows, for every token count, over a sub-range of the groups.
+TEST(Kernels, RowGroupLayoutRoundTrips) {
+  for (DType t : {DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    const RowGroupBlock* l = row_group_block(t);
+    ASSERT_NE(l, nullptr);
+    const int64_t rows = 32, k = 512;
+    const Weights w = make_weights(t, rows, k, 99);
+    std::vector<std::byte> grouped(w.data(), w.data() + w.row_bytes * rows);
+    std::vector<std::byte> scratch(w.row_bytes * kRowGroup);
+    to_row_groups(t, grouped.data(), rows, k, scratch.data());
+    const int64_t nb = k / l->block_elems;
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::byte* group = grouped.data() + static_cast<size_t>(r / kRowGroup * kRowGroup) * w.row_bytes;
+      const int lane = static_cast<int>(r % kRowGroup);
+      for (int64_t b = 0; b < nb; ++b) {
+        const std::byte* blk = w.data() + static_cast<size_t>(r) * w.row_bytes + static_cast<size_t>(b * l->block_bytes);
+        const std::byte* gb = group + static_cast<size_t>(b * l->block_bytes * kRowGroup);
+        for (int i = 0; i < l->n_words; ++i) {
+          ASSERT_EQ(std::memcmp(gb + (i * kRowGroup + lane) * 4, blk + l->word_offset + 4 * i, 4), 0) << dtype_name(t);
+        }
+        if (l->half_offset >= 0) {
+          ASSERT_EQ(std::memcmp(gb + l->n_words * 64 + lane * 2, blk + l->half_offset, 2), 0) << dtype_name(t);
+        }
+      }
+    }
+    from_row_groups(t, grouped.data(), rows, k, scratch.data());
+    EXPECT_EQ(std::memcmp(grouped.data(), w.data(), grouped.size()), 0) << dtype_name(t);
+  }
+  EXPECT_EQ(row_group_block(DType::F16), nullptr);
+  EXPECT_EQ(row_group_block(DType::Q4_0), nullptr);
+}
+
+TEST(Kernels, RowGroupKernelsGiveTheBitsOfTheRowKernels) {
+  int checked = 0;
+  for (Isa isa : available_simd()) {
+    const KernelTable& kt = *kernel_table_for(isa);
+    for (DType t : {DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+      const MatmulKernel& kernel = kt.matmul[static_cast<int>(t)];
+      if (!kernel.groups) continue;
+      for (int64_t k : {256, 768, 1024, 2304}) {
+        const int64_t rows = 64;
+        const Weights w = make_weights(t, rows, k, static_cast<uint32_t>(k + 11));
+        std::vector<std::byte> grouped(w.data(), w.data() + w.row_bytes * rows);
+        std::vector<std::byte> scratch(w.row_bytes * kRowGroup);
+        to_row_groups(t, grouped.data(), rows, k, scratch.data());
+        for (int n_tok : {1, 2, 3, 4, 5, 8, 11, 17}) {
+          const auto x = random_floats(static_cast<size_t>(n_tok * k), static_cast<uint32_t>(n_tok + k));
+          const Acts a = make_acts(kt, kernel.act, x, n_tok, k);
+          for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {16, 48}}) {
+            const auto expect = run_matmul(kt, t, w, a, k, n_tok, rows, r0, r1);
+            std::vector<float> got(expect.size(), -12345.0f);
+            MatmulArgs args{grouped.data(), w.row_bytes, k, a.data(), a.row_bytes, n_tok, got.data(), rows, r0, r1};
+            kernel.groups(args);
+            for (size_t i = 0; i < got.size(); ++i) {
+              ASSERT_EQ(got[i], expect[i]) << isa_name(isa) << " " << dtype_name(t) << " k=" << k << " n_tok=" << n_tok
+                                           << " rows [" << r0 << ", " << r1 << ") output " << i;
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no kernel level of this CPU reads row groups";
 }
 
 TEST(Kernels, FloatMatmulsMatchScalarOverAwkwardSizes) {

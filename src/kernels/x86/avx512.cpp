@@ -588,9 +588,9 @@ const KernelTable& avx512_vnni_kernels() {
   static const KernelTable table = [] {
     KernelTable t = avx512_kernels();
     t.isa = Isa::Avx512Vnni;
-    t.matmul[static_cast<int>(DType::Q8_0)] = {ActFormat::Q8Sum, matmul_q8_0_avx512_vnni};
-    t.matmul[static_cast<int>(DType::Q4_K)] = {ActFormat::Q8K, matmul_q4_k_avx512_vnni};
-    t.matmul[static_cast<int>(DType::Q5_K)] = {ActFormat::Q8K, matmul_q5_k_avx512_vnni};
+    t.matmul[static_cast<int>(DType::Q8_0)] = {ActFormat::Q8Sum, matmul_q8_0_avx512_vnni, matmul_q8_0_groups_avx512_vnni};
+    t.matmul[static_cast<int>(DType::Q4_K)] = {ActFormat::Q8K, matmul_q4_k_avx512_vnni, matmul_q4_k_groups_avx512_vnni};
+    t.matmul[static_cast<int>(DType::Q5_K)] = {ActFormat::Q8K, matmul_q5_k_avx512_vnni, matmul_q5_k_groups_avx512_vnni};
     t.matmul[static_cast<int>(DType::Q6_K)] = {ActFormat::Q8K, matmul_q6_k_avx512_vnni};
     return t;
   }();

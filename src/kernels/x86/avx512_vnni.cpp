@@ -8,9 +8,10 @@
 // Two layouts compute it:
 //  - one token (decode) reads each row once, in order (a single stream the prefetchers follow):
 //    16 blocks' dots land in 16 lanes after an integer transpose-add, lanes are the acc[l];
-//  - a batch first packs 16 rows into a panel (lane r of vector c holds bytes 4c..4c+3 of row r's
-//    block), so a block costs 8 vpdpbusd per token with the activation bytes broadcast from memory;
-//    lanes are rows there and the 16 acc[l] live in memory.
+//  - a batch reads 16 rows as a row group (row_groups.h: lane r of word vector c holds bytes
+//    4c..4c+3 of row r's block), so a block costs 8 vpdpbusd per token with the activation bytes
+//    broadcast from memory; lanes are rows there and the 16 acc[l] live in memory. Weights stored
+//    in row groups are read in place for every token count; rows are first copied into one.
 // Weights enter vpdpbusd as unsigned (w + 128, a flip of the top bit); the activation row's block sums
 // (-128 x sum, stored by the Q8Sum format) cancel the offset exactly.
 //
@@ -23,9 +24,13 @@
 //   acc[l] = 0; for b in order: acc[b % 8] += v_b;  result = the fixed tree sum of acc[0..7] (tree8).
 //  - one token reads each row in place and unpacks it as the AVX-512 kernels do; 8 super-blocks'
 //    integer sums are finished together by one transpose-add, and their float steps run in 8 lanes;
-//  - a batch packs 16 rows' levels into a panel (lane r holds 4 consecutive levels of row r, the
-//    scales and coefficients as one int per lane): a sub-block costs 4 or 8 vpdpbusd and one
-//    multiply by its scales per token, for 16 rows at once, with lanes as rows.
+//  - a batch reads 16 rows as a row group, as Q8_0 does, and splits the levels out of its words
+//    (lane r holds 4 consecutive levels of row r, the scales and coefficients one int per lane): a
+//    sub-block costs 4 or 8 vpdpbusd and one multiply by its scales per token, for 16 rows at once,
+//    with lanes as rows. Many tokens split the levels once into a panel; weights stored in row
+//    groups (Q4_K, Q5_K) are read in place, decode included. Q6_K stays in rows: its levels take
+//    more shifts to split than decode can hide behind the memory (25 GB/s in row groups against
+//    30 in rows, BM_LinearDecodeLarge).
 #include <immintrin.h>
 
 #include <cstddef>
@@ -34,6 +39,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/row_groups.h"
 #include "kernels/x86/k_quant_unpack_avx512.h"
 
 namespace qwenrt::kernels {
@@ -51,6 +57,7 @@ constexpr int kLanes = 16;
 // slower: an L1 prefetch holds one of the core's few fill buffers until its line arrives, and the longer
 // distance (a few rows ahead) keeps enough lines in flight.
 constexpr size_t kPrefetchAhead = 16384;
+constexpr size_t kGroupPrefetchAhead = 32768;  // the same for row groups (kPrefetchGroups)
 
 const int32_t* block_offsets(const std::byte* act_row, int64_t nb) {
   return reinterpret_cast<const int32_t*>(act_row + static_cast<size_t>(nb) * sizeof(BlockQ8Act));
@@ -67,12 +74,6 @@ inline __m512i lane_offsets(int64_t stride) {
                             _mm512_set1_epi32(static_cast<int32_t>(stride)));
 }
 inline __mmask16 first_lanes(int64_t n) { return n >= kLanes ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
-
-// Half-float scales at `base` + the lanes' offsets, as floats (lanes outside `m` zero).
-inline __m512 gather_scales(__mmask16 m, const std::byte* base, __m512i offsets) {
-  const __m512i raw = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offsets, base, 1);
-  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(raw));
-}
 
 // Transpose-add: 8 vectors, vector z holding 8 partial sums of item 2z (low half) and of item 2z + 1
 // (high half), into one vector of the 16 items' totals in order. Mostly in-lane shuffles (cheaper
@@ -176,19 +177,15 @@ void gemv(const MatmulArgs& a) {
   }
 }
 
-// 16 rows of one block, packed: q[c] lane r = bytes 4c..4c+3 of row r (top bits flipped), d = scales.
-struct alignas(64) PanelBlock {
-  __m512i q[8];
-  __m512 d;
-};
-
-// The 8 dwords of 32 bytes at `at(i)` of 16 rows i (rows from n on read as zeros) as 8 vectors, lane i
-// of vector c holding row i's dword c. Rows i and i + 8 go into one vector (halves), and an 8 x 8
-// transpose of dwords inside each half (unpacks, then one two-source permute per pair of outputs)
-// turns the 8 vectors into the 8 columns: loads and shuffles, which cost less than 8 gathers.
+// The 8 dwords (or the first 4, `words` 4) of 32 bytes at `at(i)` of 16 rows i (rows from n on
+// read as zeros) as vectors, lane i of out[c] holding row i's dword c. Rows i and i + 8 go into one
+// vector (halves), and an 8 x 8 transpose of dwords inside each half (unpacks, then one two-source
+// permute per pair of outputs) turns the 8 vectors into the 8 columns: loads and shuffles, which
+// cost less than 8 gathers. A load of 4 words is masked, so it never reads past them.
 template <class At>
-inline void load_columns(At at, int n, __m512i out[8]) {
-  auto row = [&](int i) { return i < n ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at(i))) : _mm256_setzero_si256(); };
+inline void load_columns(At at, int n, int words, __m512i out[8]) {
+  const __mmask8 m = words == 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>(0x0F);
+  auto row = [&](int i) { return i < n ? _mm256_maskz_loadu_epi32(m, at(i)) : _mm256_setzero_si256(); };
   __m512i v[8], t[8], u[8];
   for (int i = 0; i < 8; ++i) v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(row(i)), row(i + 8), 1);
   for (int i = 0; i < 8; i += 2) {
@@ -209,23 +206,69 @@ inline void load_columns(At at, int n, __m512i out[8]) {
   }
 }
 
-void pack_panel(const MatmulArgs& a, int64_t r, int n, PanelBlock* out) {
-  const int64_t nb = a.k / 32;
+inline __m512i gather_i32(__mmask16 m, __m512i offsets, const void* base) {
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offsets, base, 1);
+}
+
+// Rows [r, r + n) of a.w (n <= 16) into the row-group layout `l` (row_groups.h) at `out`, lanes
+// from n on zero: the same vectors a row group stores, so one kernel serves both layouts. The
+// words by 8-word transposes; the stray half by a gather (with the 2 bytes before it when it ends
+// the block, so the gather stays inside it).
+void rows_to_group(const MatmulArgs& a, const RowGroupBlock& l, int64_t r, int n, std::byte* out) {
+  const int64_t nb = a.k / l.block_elems;
   const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
   const __mmask16 m = first_lanes(n);
   const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const size_t group_block = static_cast<size_t>(l.block_bytes) * kRowGroup;
   for (int64_t b = 0; b < nb; ++b) {
-    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(BlockQ8_0));
-    __m512i cols[8];
-    load_columns([&](int i) { return blk + static_cast<size_t>(i) * a.w_row_bytes + 2; }, n, cols);
-    for (int c = 0; c < 8; ++c) out[b].q[c] = _mm512_xor_si512(cols[c], flip);
-    out[b].d = gather_scales(m, blk, offsets);
+    const std::byte* blk = rows + b * l.block_bytes;
+    std::byte* g = out + static_cast<size_t>(b) * group_block;
+    for (int w0 = 0; w0 < l.n_words; w0 += 8) {
+      const int words = l.n_words - w0 < 8 ? l.n_words - w0 : 8;
+      __m512i cols[8];
+      load_columns([&](int i) { return blk + static_cast<size_t>(i) * a.w_row_bytes + l.word_offset + 4 * w0; }, n, words, cols);
+      for (int c = 0; c < words; ++c) _mm512_storeu_si512(g + (w0 + c) * 64, cols[c]);
+    }
+    if (l.half_offset >= 0) {
+      const bool last = l.half_offset + 4 > l.block_bytes;
+      __m512i h = gather_i32(m, offsets, blk + l.half_offset - (last ? 2 : 0));
+      if (last) h = _mm512_srli_epi32(h, 16);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + l.n_words * 64), _mm512_cvtepi32_epi16(h));
+    }
   }
 }
 
+// Decode and tiles of a few tokens read a row group's weights once, where they are: the blocks
+// 32 KiB ahead are prefetched into L2 (bench_kernels' BM_LinearDecodeLarge, Q4_K in row groups:
+// 32.9 GB/s against 29.0 at 16 KiB). Tiles of more tokens come after the whole group was brought
+// in by prefetch_next_panel. A compile-time choice: GCC deleted the prefetches as dead code when a
+// run-time flag guarded them.
 template <int TN>
-void panel_tokens(const MatmulArgs& a, const PanelBlock* panel, int64_t r, int n, int t) {
+constexpr bool kPrefetchGroups = TN < 4;
+
+template <size_t kBytes>
+__attribute__((always_inline)) inline void prefetch_ahead(const std::byte* at) {
+  const char* p = reinterpret_cast<const char*>(at) + kGroupPrefetchAhead;
+#pragma GCC unroll 64
+  for (size_t off = 0; off < kBytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
+}
+
+// Q8_0 block b of a row group: its 8 words of 16 rows (top bits flipped for vpdpbusd), its scales.
+struct GroupQ8Blocks {
+  static constexpr size_t kBlock = kRowGroup * sizeof(BlockQ8_0);
+  const std::byte* group;
+  __m512i q(int64_t b, int c) const {
+    const __m512i v = _mm512_loadu_si512(group + static_cast<size_t>(b) * kBlock + 64 * static_cast<size_t>(c));
+    return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
+  }
+  __m512 d(int64_t b) const {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + static_cast<size_t>(b) * kBlock + 512)));
+  }
+  void prefetch(int64_t b) const { prefetch_ahead<kBlock>(group + static_cast<size_t>(b) * kBlock); }
+};
+
+template <int TN>
+void panel_tokens(const MatmulArgs& a, const GroupQ8Blocks& blocks, int64_t r, int n, int t) {
   const int64_t nb = a.k / 32;
   const BlockQ8Act* x[TN];
   const int32_t* x_offsets[TN];
@@ -237,25 +280,49 @@ void panel_tokens(const MatmulArgs& a, const PanelBlock* panel, int64_t r, int n
     for (int l = 0; l < kLanes; ++l) acc[j][l] = _mm512_setzero_ps();
   }
   for (int64_t b = 0; b < nb; ++b) {
-    const PanelBlock& pb = panel[b];
+    if constexpr (kPrefetchGroups<TN>) blocks.prefetch(b);
     const int l = static_cast<int>(b % kLanes);
-    // Tokens innermost: TN independent vpdpbusd chains (as in k_panel_tokens).
+    // Tokens innermost: TN independent vpdpbusd chains (as in k_group_tokens).
     __m512i dot[TN];
 #pragma GCC unroll 16
     for (int j = 0; j < TN; ++j) dot[j] = _mm512_set1_epi32(load_i32(x_offsets[j] + b));
     for (int c = 0; c < 8; ++c) {
-      const __m512i q = _mm512_load_si512(&pb.q[c]);
+      const __m512i q = blocks.q(b, c);
 #pragma GCC unroll 16
       for (int j = 0; j < TN; ++j) dot[j] = _mm512_dpbusd_epi32(dot[j], q, _mm512_set1_epi32(load_i32(x[j][b].qs + 4 * c)));
     }
+    const __m512 d = blocks.d(b);
 #pragma GCC unroll 16
     for (int j = 0; j < TN; ++j) {
-      const __m512 scale = _mm512_mul_ps(pb.d, _mm512_set1_ps(x[j][b].d));
+      const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(x[j][b].d));
       acc[j][l] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot[j]), acc[j][l]);
     }
   }
   const __mmask16 m = first_lanes(n);
   for (int j = 0; j < TN; ++j) _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + r, m, tree_sum_lanes(acc[j]));
+}
+
+// f.template operator()<I>() for I in [0, N), unrolled.
+template <int N, class F>
+__attribute__((always_inline)) inline void static_for(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f.template operator()<I>(), ...); }(std::make_integer_sequence<int, N>{});
+}
+
+// f.template operator()<TN>(t) over the tokens in tiles of 8, then one tile of the rest.
+template <class F>
+void for_token_tiles(int n_tok, F&& f) {
+  int t = 0;
+  for (; t + 8 <= n_tok; t += 8) f.template operator()<8>(t);
+  switch (n_tok - t) {
+    case 7: f.template operator()<7>(t); break;
+    case 6: f.template operator()<6>(t); break;
+    case 5: f.template operator()<5>(t); break;
+    case 4: f.template operator()<4>(t); break;
+    case 3: f.template operator()<3>(t); break;
+    case 2: f.template operator()<2>(t); break;
+    case 1: f.template operator()<1>(t); break;
+    default: break;
+  }
 }
 
 // The next panel's rows (contiguous: 16 rows of the matrix) into L2 while this one is packed and
@@ -290,24 +357,23 @@ bool tokens_one_by_one(const MatmulArgs& a) {
 
 void matmul_q8_0_avx512_vnni(const MatmulArgs& a) {
   if (tokens_one_by_one<gemv>(a)) return;
-  thread_local std::vector<PanelBlock> panel;
-  panel.resize(static_cast<size_t>(a.k / 32));
+  const RowGroupBlock& l = *row_group_block(DType::Q8_0);
+  thread_local std::vector<std::byte> group;
+  group.resize(static_cast<size_t>(a.k / 32) * GroupQ8Blocks::kBlock);
   for (int64_t r = a.r0; r < a.r1; r += kLanes) {
     const int n = static_cast<int>(a.r1 - r < kLanes ? a.r1 - r : kLanes);
     prefetch_next_panel(a, r);
-    pack_panel(a, r, n, panel.data());
-    int t = 0;
-    for (; t + 8 <= a.n_tok; t += 8) panel_tokens<8>(a, panel.data(), r, n, t);
-    switch (a.n_tok - t) {
-      case 7: panel_tokens<7>(a, panel.data(), r, n, t); break;
-      case 6: panel_tokens<6>(a, panel.data(), r, n, t); break;
-      case 5: panel_tokens<5>(a, panel.data(), r, n, t); break;
-      case 4: panel_tokens<4>(a, panel.data(), r, n, t); break;
-      case 3: panel_tokens<3>(a, panel.data(), r, n, t); break;
-      case 2: panel_tokens<2>(a, panel.data(), r, n, t); break;
-      case 1: panel_tokens<1>(a, panel.data(), r, n, t); break;
-      default: break;
-    }
+    rows_to_group(a, l, r, n, group.data());
+    const GroupQ8Blocks blocks{group.data()};
+    for_token_tiles(a.n_tok, [&]<int TN>(int t) { panel_tokens<TN>(a, blocks, r, n, t); });
+  }
+}
+
+// Row groups need no packing: every token count reads the group's words as they are.
+void matmul_q8_0_groups_avx512_vnni(const MatmulArgs& a) {
+  for (int64_t r = a.r0; r < a.r1; r += kRowGroup) {
+    const GroupQ8Blocks blocks{a.w + static_cast<size_t>(r) * a.w_row_bytes};
+    for_token_tiles(a.n_tok, [&]<int TN>(int t) { panel_tokens<TN>(a, blocks, r, kRowGroup, t); });
   }
 }
 
@@ -415,69 +481,73 @@ void k_gemv(const MatmulArgs& a) {
   }
 }
 
-// One super-block of 16 rows, packed: lv[i] lane r = row r's levels 4i..4i+3 (unsigned bytes),
-// sc[s] lane r = its sub-block s's scale, offs[i] lane r = its coefficients of the activations'
-// sums of 16 number 2i and 2i + 1 (two int16), d and o its scale and offset scale.
-struct alignas(64) KPanelBlock {
-  __m512i lv[64];
+// The scales of one super-block of 16 rows, lanes as rows: sc[s] the sub-block scales, offs[i] the
+// coefficients of the activations' sums of 16 number 2i and 2i + 1 (two int16), d and o the
+// super-block's scale and offset scale.
+struct KScales {
   __m512i sc[16];  // Q4_K / Q5_K use the first 8 (sub-blocks of 32), Q6_K all 16 (sub-blocks of 16)
   __m512i offs[8];
   __m512 d, o;
 };
 
-inline __m512i gather_i32(__mmask16 m, __m512i offsets, const void* base) {
-  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offsets, base, 1);
-}
 inline __m512i bytes_of(__m512i v, int shift, int mask) {
   return _mm512_and_si512(_mm512_srli_epi32(v, static_cast<unsigned>(shift)), _mm512_set1_epi8(static_cast<char>(mask)));
 }
-
-// fn(super-block b of rows [r, r + n) at their first row, its panel block, the lanes' mask, the
-// lanes' byte offsets, columns) for each super-block; columns(off, out) loads the 32 bytes at byte
-// `off` of the 16 rows' blocks as load_columns does.
-template <class Block, class Fn>
-void for_panel_blocks(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out, Fn fn) {
-  const int64_t nb = a.k / kQ8KBlockElems;
-  const std::byte* rows = a.w + static_cast<size_t>(r) * a.w_row_bytes;
-  const __mmask16 m = first_lanes(n);
-  const __m512i offsets = lane_offsets(static_cast<int64_t>(a.w_row_bytes));
-  for (int64_t b = 0; b < nb; ++b) {
-    const std::byte* blk = rows + b * static_cast<int64_t>(sizeof(Block));
-    auto columns = [&](size_t off, __m512i cols[8]) {
-      load_columns([&](int i) { return blk + static_cast<size_t>(i) * a.w_row_bytes + off; }, n, cols);
-    };
-    fn(blk, out[b], m, offsets, columns);
-  }
+// v shifted left by kShift bits (right when negative), no shift for 0: a compile-time count, as
+// shifts are the scarce unit in splitting levels out of words.
+template <int kShift>
+__attribute__((always_inline)) inline __m512i shift_bits(__m512i v) {
+  if constexpr (kShift > 0) return _mm512_slli_epi32(v, kShift);
+  else if constexpr (kShift < 0) return _mm512_srli_epi32(v, -kShift);
+  else return v;
+}
+// lo | (hi & mask), one instruction.
+inline __m512i or_masked(__m512i lo, __m512i hi, int mask) {
+  return _mm512_ternarylogic_epi32(lo, hi, _mm512_set1_epi8(static_cast<char>(mask)), 0xF8);
+}
+// The low nibbles (kHigh false) or the high ones of each byte.
+template <bool kHigh>
+__attribute__((always_inline)) inline __m512i nibbles(__m512i v) {
+  return _mm512_and_si512(shift_bits<kHigh ? -4 : 0>(v), _mm512_set1_epi8(0x0F));
 }
 
+// Super-block b of a row group: word(off) lane r = row r's 4 bytes at byte `off` of its block as
+// the file lays it out, halves(off) a half-float field as floats.
+struct KGroupBlock {
+  const std::byte* base;  // 16 x the block's words, then its halves
+  int n_words;
+  __m512i word(size_t off) const { return _mm512_loadu_si512(base + off / 4 * 64); }
+  __m512 halves(size_t off) const {
+    if (off / 4 >= static_cast<size_t>(n_words)) {
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + static_cast<size_t>(n_words) * 64)));
+    }
+    const __m512i w = word(off & ~size_t{3});
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(off % 4 != 0 ? _mm512_srli_epi32(w, 16) : w));
+  }
+};
+
 // Q4_K / Q5_K: byte qs[32p + l] holds value 64p + l (low nibble) and 64p + 32 + l (high nibble);
-// Q5_K's fifth bit of value 32j + l is bit j of qh[l].
+// Q5_K's fifth bit of value 32j + l is bit j of qh[l]. level(i): the 16 rows' levels 4i..4i+3
+// (sub-block i / 8), unsigned bytes.
 template <class Block, bool kFifthBit>
-void pack_k4_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
-  for_panel_blocks<Block>(a, r, n, out, [](const std::byte* blk, KPanelBlock& pb, __mmask16 m, __m512i offsets, auto columns) {
-    for (int p = 0; p < 4; ++p) {
-      __m512i g[8];
-      columns(offsetof(Block, qs) + 32 * p, g);
-      for (int c = 0; c < 8; ++c) {
-        pb.lv[16 * p + c] = bytes_of(g[c], 0, 0x0F);
-        pb.lv[16 * p + 8 + c] = bytes_of(g[c], 4, 0x0F);
-      }
-    }
-    if constexpr (kFifthBit) {
-      __m512i h[8];
-      columns(offsetof(Block, qh), h);
-      for (int c = 0; c < 8; ++c) {
-        for (int j = 0; j < 8; ++j) {
-          pb.lv[8 * j + c] = _mm512_or_si512(pb.lv[8 * j + c], _mm512_slli_epi32(bytes_of(h[c], j, 0x01), 4));
-        }
-      }
-    }
-    // The 12 packed scale bytes per lane (ggml's get_scale_min_k4, 16 rows at once): scales 0-3 and
-    // mins 0-3 are the low 6 bits of bytes 0-3 / 4-7; scales and mins 4-7 take their low 4 bits from
-    // bytes 8-11 and their top 2 from the top bits of bytes 0-3 / 4-7.
-    const __m512i lo = gather_i32(m, offsets, blk + offsetof(Block, scales));
-    const __m512i mid = gather_i32(m, offsets, blk + offsetof(Block, scales) + 4);
-    const __m512i hi = gather_i32(m, offsets, blk + offsetof(Block, scales) + 8);
+struct K4Quant {
+  using B = Block;
+  static constexpr DType kType = kFifthBit ? DType::Q5_K : DType::Q4_K;
+  static constexpr int kSubBlocks = 8;
+  template <int i>
+  static __m512i level(const KGroupBlock& g) {
+    constexpr int j = i / 8, c = i % 8;
+    const __m512i v = nibbles<j % 2 == 1>(g.word(offsetof(Block, qs) + 32 * (j / 2) + 4 * c));
+    if constexpr (!kFifthBit) return v;
+    else return or_masked(v, shift_bits<4 - j>(g.word(offsetof(Block, qh) + 4 * c)), 0x10);  // bit j to bit 4
+  }
+  // The 12 packed scale bytes per lane (ggml's get_scale_min_k4, 16 rows at once): scales 0-3 and
+  // mins 0-3 are the low 6 bits of bytes 0-3 / 4-7; scales and mins 4-7 take their low 4 bits from
+  // bytes 8-11 and their top 2 from the top bits of bytes 0-3 / 4-7.
+  static void scales(const KGroupBlock& g, KScales& k) {
+    const __m512i lo = g.word(offsetof(Block, scales));
+    const __m512i mid = g.word(offsetof(Block, scales) + 4);
+    const __m512i hi = g.word(offsetof(Block, scales) + 8);
     const __m512i six = _mm512_set1_epi8(0x3F);
     const __m512i sc4[2] = {_mm512_and_si512(lo, six),
                             _mm512_or_si512(bytes_of(hi, 0, 0x0F), _mm512_slli_epi32(bytes_of(lo, 6, 0x03), 4))};
@@ -485,53 +555,85 @@ void pack_k4_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
                             _mm512_or_si512(bytes_of(hi, 4, 0x0F), _mm512_slli_epi32(bytes_of(mid, 6, 0x03), 4))};
     for (int j = 0; j < 8; ++j) {
       const unsigned shift = static_cast<unsigned>(8 * (j % 4));
-      pb.sc[j] = _mm512_and_si512(_mm512_srli_epi32(sc4[j / 4], shift), _mm512_set1_epi32(0xFF));
+      k.sc[j] = _mm512_and_si512(_mm512_srli_epi32(sc4[j / 4], shift), _mm512_set1_epi32(0xFF));
       const __m512i mn = _mm512_and_si512(_mm512_srli_epi32(mn4[j / 4], shift), _mm512_set1_epi32(0xFF));
-      pb.offs[j] = _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16));  // min j covers the sums of 16 number 2j and 2j + 1
+      k.offs[j] = _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16));  // min j covers the sums of 16 number 2j and 2j + 1
     }
-    pb.d = gather_scales(m, blk + offsetof(Block, d), offsets);
-    pb.o = gather_scales(m, blk + offsetof(Block, dmin), offsets);
-  });
-}
+    k.d = g.halves(offsetof(Block, d));
+    k.o = g.halves(offsetof(Block, dmin));
+  }
+};
 
 // Q6_K: value 128h + 32q + l has its low 4 bits in ql[64h + 32(q & 1) + l] (low nibble for q < 2),
 // its top 2 in bits 2q, 2q + 1 of qh[32h + l], and the signed scale of its 16.
-void pack_q6_k_panel(const MatmulArgs& a, int64_t r, int n, KPanelBlock* out) {
-  for_panel_blocks<BlockQ6_K>(a, r, n, out, [](const std::byte* blk, KPanelBlock& pb, __mmask16 m, __m512i offsets, auto columns) {
-    for (int h = 0; h < 2; ++h) {
-      __m512i hi[8], lo[2][8];
-      columns(offsetof(BlockQ6_K, qh) + 32 * h, hi);
-      for (int half = 0; half < 2; ++half) columns(offsetof(BlockQ6_K, ql) + 64 * h + 32 * half, lo[half]);
-      for (int c = 0; c < 8; ++c) {
-        for (int half = 0; half < 2; ++half) {
-          for (int nibble = 0; nibble < 2; ++nibble) {
-            const int q = 2 * nibble + half;
-            pb.lv[32 * h + 8 * q + c] =
-                _mm512_or_si512(bytes_of(lo[half][c], 4 * nibble, 0x0F), _mm512_slli_epi32(bytes_of(hi[c], 2 * q, 0x03), 4));
-          }
-        }
-      }
-    }
-    for (int g = 0; g < 4; ++g) {
-      const __m512i four = gather_i32(m, offsets, blk + offsetof(BlockQ6_K, scales) + 4 * g);
-      for (int i = 0; i < 4; ++i) {
-        pb.sc[4 * g + i] = _mm512_srai_epi32(_mm512_slli_epi32(four, static_cast<unsigned>(24 - 8 * i)), 24);
-      }
+struct Q6Quant {
+  using B = BlockQ6_K;
+  static constexpr DType kType = DType::Q6_K;
+  static constexpr int kSubBlocks = 16;
+  template <int i>
+  static __m512i level(const KGroupBlock& g) {
+    constexpr int h = i / 32, q = i / 8 % 4, c = i % 8;
+    const __m512i lo = nibbles<q / 2 == 1>(g.word(offsetof(BlockQ6_K, ql) + 64 * h + 32 * (q % 2) + 4 * c));
+    return or_masked(lo, shift_bits<4 - 2 * q>(g.word(offsetof(BlockQ6_K, qh) + 32 * h + 4 * c)), 0x30);  // bits 2q, 2q + 1 to 4, 5
+  }
+  static void scales(const KGroupBlock& g, KScales& k) {
+    for (int w = 0; w < 4; ++w) {
+      const __m512i four = g.word(offsetof(BlockQ6_K, scales) + 4 * w);
+      static_for<4>([&]<int i>() { k.sc[4 * w + i] = _mm512_srai_epi32(shift_bits<24 - 8 * i>(four), 24); });
     }
     for (int i = 0; i < 8; ++i) {
-      pb.offs[i] = _mm512_or_si512(_mm512_and_si512(pb.sc[2 * i], _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(pb.sc[2 * i + 1], 16));
+      k.offs[i] = _mm512_or_si512(_mm512_and_si512(k.sc[2 * i], _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(k.sc[2 * i + 1], 16));
     }
-    // d ends the block: gather the 4 bytes that end with it (a 4-byte read from d would leave the block).
-    const __m512i d_top = _mm512_srli_epi32(gather_i32(m, offsets, blk + offsetof(BlockQ6_K, d) - 2), 16);
-    pb.d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d_top));
-    pb.o = _mm512_mul_ps(pb.d, _mm512_set1_ps(32.0f));
-  });
+    k.d = g.halves(offsetof(BlockQ6_K, d));
+    k.o = _mm512_mul_ps(k.d, _mm512_set1_ps(32.0f));
+  }
+};
+
+// Where k_tokens finds super-block b's levels and scales: split out of a row group as they are
+// used (GroupLevels), or from a panel that split them once for all the tokens (PanelLevels, which
+// pays when many tokens share it: a level vector is then one load instead of a load and shifts).
+struct alignas(64) KPanelBlock {
+  __m512i lv[64];
+  KScales k;
+};
+
+template <class Quant>
+struct GroupLevels {
+  static constexpr size_t kBlock = kRowGroup * sizeof(typename Quant::B);
+  const std::byte* group;
+  KGroupBlock block(int64_t b) const {
+    return KGroupBlock{group + static_cast<size_t>(b) * kBlock, static_cast<int>(sizeof(typename Quant::B) / 4)};
+  }
+  void scales(int64_t b, KScales& k) const { Quant::scales(block(b), k); }
+  template <int i>
+  __m512i level(int64_t b) const { return Quant::template level<i>(block(b)); }
+  void prefetch(int64_t b) const { prefetch_ahead<kBlock>(group + static_cast<size_t>(b) * kBlock); }
+};
+
+struct PanelLevels {
+  const KPanelBlock* panel;
+  void scales(int64_t b, KScales& k) const { k = panel[b].k; }
+  template <int i>
+  __m512i level(int64_t b) const { return _mm512_load_si512(&panel[b].lv[i]); }
+  void prefetch(int64_t) const {}
+};
+
+// The panel of a row group's super-blocks [0, nb).
+template <class Quant>
+void pack_levels(const std::byte* group, int64_t nb, KPanelBlock* out) {
+  const GroupLevels<Quant> src{group};
+  for (int64_t b = 0; b < nb; ++b) {
+    const KGroupBlock g = src.block(b);
+    static_for<64>([&]<int i>() { _mm512_store_si512(&out[b].lv[i], Quant::template level<i>(g)); });
+    Quant::scales(g, out[b].k);
+  }
 }
 
-// TN tokens against a panel: S sub-blocks a super-block, each of 64 / S groups of 4 levels.
-template <int S, int TN>
-void k_panel_tokens(const MatmulArgs& a, const KPanelBlock* panel, int64_t r, int n, int t) {
-  constexpr int V = 64 / S;
+// TN tokens against a row group (rows [r, r + n) of the output): S sub-blocks a super-block, each
+// of 64 / S groups of 4 levels, the levels split out of the group's words as they are used.
+template <class Quant, int TN, class Levels>
+void k_tokens(const MatmulArgs& a, const Levels& levels, int64_t r, int n, int t) {
+  constexpr int S = Quant::kSubBlocks, V = 64 / S;
   const int64_t nb = a.k / kQ8KBlockElems;
   const BlockQ8K* x[TN];
   __m512 acc[TN][8];
@@ -540,38 +642,39 @@ void k_panel_tokens(const MatmulArgs& a, const KPanelBlock* panel, int64_t r, in
     for (int l = 0; l < 8; ++l) acc[j][l] = _mm512_setzero_ps();
   }
   for (int64_t b = 0; b < nb; ++b) {
-    const KPanelBlock& pb = panel[b];
+    if constexpr (kPrefetchGroups<TN>) levels.prefetch(b);
+    KScales ks;
+    levels.scales(b, ks);
     const int l = static_cast<int>(b % 8);
     __m512i isum[TN];
     for (int j = 0; j < TN; ++j) isum[j] = _mm512_setzero_si512();
-    // Tokens innermost: TN independent vpdpbusd chains, each level vector loaded once for all of them
+    // Tokens innermost: TN independent vpdpbusd chains, each level vector made once for all of them
     // (one chain per token, its 8 steps back to back, left the unit waiting on each step's latency).
-    for (int s = 0; s < S; ++s) {
+    // The level index is a constant in each step, so the shifts and offsets that split it out are too.
+    static_for<S>([&]<int s>() {
       __m512i dot[TN];
 #pragma GCC unroll 16
       for (int j = 0; j < TN; ++j) dot[j] = _mm512_setzero_si512();
-      for (int c = 0; c < V; ++c) {
-        const __m512i lv = _mm512_load_si512(&pb.lv[V * s + c]);
+      static_for<V>([&]<int c>() {
+        const __m512i lv = levels.template level<V * s + c>(b);
 #pragma GCC unroll 16
         for (int j = 0; j < TN; ++j) dot[j] = _mm512_dpbusd_epi32(dot[j], lv, _mm512_set1_epi32(load_i32(x[j][b].qs + 4 * (V * s + c))));
-      }
-      const __m512i sc = _mm512_load_si512(&pb.sc[s]);
+      });
 #pragma GCC unroll 16
-      for (int j = 0; j < TN; ++j) isum[j] = _mm512_add_epi32(isum[j], _mm512_mullo_epi32(dot[j], sc));
-    }
+      for (int j = 0; j < TN; ++j) isum[j] = _mm512_add_epi32(isum[j], _mm512_mullo_epi32(dot[j], ks.sc[s]));
+    });
     __m512i osum[TN];
 #pragma GCC unroll 16
     for (int j = 0; j < TN; ++j) osum[j] = _mm512_setzero_si512();
     for (int i = 0; i < 8; ++i) {
-      const __m512i offs = _mm512_load_si512(&pb.offs[i]);
 #pragma GCC unroll 16
-      for (int j = 0; j < TN; ++j) osum[j] = _mm512_dpwssd_epi32(osum[j], offs, _mm512_set1_epi32(load_i32(x[j][b].bsums + 2 * i)));
+      for (int j = 0; j < TN; ++j) osum[j] = _mm512_dpwssd_epi32(osum[j], ks.offs[i], _mm512_set1_epi32(load_i32(x[j][b].bsums + 2 * i)));
     }
 #pragma GCC unroll 16
     for (int j = 0; j < TN; ++j) {
       const __m512 dx = _mm512_set1_ps(x[j][b].d);
-      const __m512 off = _mm512_mul_ps(_mm512_cvtepi32_ps(osum[j]), _mm512_mul_ps(pb.o, dx));
-      const __m512 v = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(pb.d, dx), off);
+      const __m512 off = _mm512_mul_ps(_mm512_cvtepi32_ps(osum[j]), _mm512_mul_ps(ks.o, dx));
+      const __m512 v = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(ks.d, dx), off);
       acc[j][l] = _mm512_add_ps(acc[j][l], v);
     }
   }
@@ -579,27 +682,50 @@ void k_panel_tokens(const MatmulArgs& a, const KPanelBlock* panel, int64_t r, in
   for (int j = 0; j < TN; ++j) _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + r, m, tree8_lanes(acc[j]));
 }
 
-template <int S, int TN>
-void k_panel_tail(const MatmulArgs& a, const KPanelBlock* panel, int64_t r, int n, int t, int tn) {
-  if constexpr (TN > 1) {
-    if (tn < TN) return k_panel_tail<S, TN - 1>(a, panel, r, n, t, tn);
+// From this many tokens on, a row group's levels are split once into a panel for all of them. On
+// the 0.6B shape's Q4_K_M pp512 (tiles of 128 tokens), splitting them at every use was 15-20 %
+// slower than the panel; a MoE expert's 16 or so tokens are faster without one.
+constexpr int kPanelLevelTokens = 32;
+
+// Tokens against one row group (in the weights or a thread's copy), its levels split per use or
+// once into a panel.
+template <class Quant>
+void k_group_all_tokens(const MatmulArgs& a, const std::byte* group, int64_t r, int n) {
+  if (a.n_tok < kPanelLevelTokens) {
+    const GroupLevels<Quant> levels{group};
+    for_token_tiles(a.n_tok, [&]<int TN>(int t) { k_tokens<Quant, TN>(a, levels, r, n, t); });
+    return;
   }
-  k_panel_tokens<S, TN>(a, panel, r, n, t);
+  thread_local std::vector<KPanelBlock> panel;
+  const int64_t nb = a.k / kQ8KBlockElems;
+  panel.resize(static_cast<size_t>(nb));
+  pack_levels<Quant>(group, nb, panel.data());
+  const PanelLevels levels{panel.data()};
+  for_token_tiles(a.n_tok, [&]<int TN>(int t) { k_tokens<Quant, TN>(a, levels, r, n, t); });
 }
 
-template <class Block, void (*Unpack)(const Block&, KBlock&), void (*Pack)(const MatmulArgs&, int64_t, int, KPanelBlock*), int S>
+// Rows as the file lays them out: one token at a time by k_gemv below kPanelMinTokens, else each 16
+// rows copied into a row group (rows_to_group) that all the tokens then read.
+template <class Quant, void (*Unpack)(const typename Quant::B&, KBlock&)>
 void matmul_k(const MatmulArgs& a) {
-  if (tokens_one_by_one<k_gemv<Block, Unpack>>(a)) return;
-  constexpr int TN = 8;
-  thread_local std::vector<KPanelBlock> panel;
-  panel.resize(static_cast<size_t>(a.k / kQ8KBlockElems));
+  if (tokens_one_by_one<k_gemv<typename Quant::B, Unpack>>(a)) return;
+  const RowGroupBlock& l = *row_group_block(Quant::kType);
+  thread_local std::vector<std::byte> group;
+  group.resize(static_cast<size_t>(a.k / kQ8KBlockElems) * kRowGroup * sizeof(typename Quant::B));
   for (int64_t r = a.r0; r < a.r1; r += kLanes) {
     const int n = static_cast<int>(a.r1 - r < kLanes ? a.r1 - r : kLanes);
     prefetch_next_panel(a, r);
-    Pack(a, r, n, panel.data());
-    int t = 0;
-    for (; t + TN <= a.n_tok; t += TN) k_panel_tokens<S, TN>(a, panel.data(), r, n, t);
-    if (t < a.n_tok) k_panel_tail<S, TN - 1>(a, panel.data(), r, n, t, a.n_tok - t);
+    rows_to_group(a, l, r, n, group.data());
+    k_group_all_tokens<Quant>(a, group.data(), r, n);
+  }
+}
+
+// Row groups: every token count reads the weights where they are.
+template <class Quant>
+void matmul_k_groups(const MatmulArgs& a) {
+  for (int64_t r = a.r0; r < a.r1; r += kRowGroup) {
+    if (a.n_tok >= kPanelMinTokens) prefetch_next_panel(a, r);
+    k_group_all_tokens<Quant>(a, a.w + static_cast<size_t>(r) * a.w_row_bytes, r, kRowGroup);
   }
 }
 
@@ -607,10 +733,15 @@ void unpack_q4_k_u(const BlockQ4_K& w, KBlock& u) { unpack_q45_k<4>(w, u); }
 void unpack_q5_k_u(const BlockQ5_K& w, KBlock& u) { unpack_q45_k<5>(w, u); }
 void unpack_q6_k_u(const BlockQ6_K& w, KBlock& u) { unpack_q6_k(w, u); }
 
+using Q4K = K4Quant<BlockQ4_K, false>;
+using Q5K = K4Quant<BlockQ5_K, true>;
+
 }  // namespace
 
-void matmul_q4_k_avx512_vnni(const MatmulArgs& a) { matmul_k<BlockQ4_K, unpack_q4_k_u, pack_k4_panel<BlockQ4_K, false>, 8>(a); }
-void matmul_q5_k_avx512_vnni(const MatmulArgs& a) { matmul_k<BlockQ5_K, unpack_q5_k_u, pack_k4_panel<BlockQ5_K, true>, 8>(a); }
-void matmul_q6_k_avx512_vnni(const MatmulArgs& a) { matmul_k<BlockQ6_K, unpack_q6_k_u, pack_q6_k_panel, 16>(a); }
+void matmul_q4_k_avx512_vnni(const MatmulArgs& a) { matmul_k<Q4K, unpack_q4_k_u>(a); }
+void matmul_q5_k_avx512_vnni(const MatmulArgs& a) { matmul_k<Q5K, unpack_q5_k_u>(a); }
+void matmul_q6_k_avx512_vnni(const MatmulArgs& a) { matmul_k<Q6Quant, unpack_q6_k_u>(a); }
+void matmul_q4_k_groups_avx512_vnni(const MatmulArgs& a) { matmul_k_groups<Q4K>(a); }
+void matmul_q5_k_groups_avx512_vnni(const MatmulArgs& a) { matmul_k_groups<Q5K>(a); }
 
 }  // namespace qwenrt::kernels
