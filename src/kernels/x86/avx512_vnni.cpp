@@ -243,8 +243,11 @@ void rows_to_group(const MatmulArgs& a, const RowGroupBlock& l, int64_t r, int n
 // 32.9 GB/s against 29.0 at 16 KiB). Tiles of more tokens come after the whole group was brought
 // in by prefetch_next_panel. A compile-time choice: GCC deleted the prefetches as dead code when a
 // run-time flag guarded them.
+// Below this many tokens, copying rows into a row group costs more than reading them in place once
+// per token (the row kernels); weights in row groups prefetch ahead below it.
+constexpr int kPanelMinTokens = 4;
 template <int TN>
-constexpr bool kPrefetchGroups = TN < 4;
+constexpr bool kPrefetchGroups = TN < kPanelMinTokens;
 
 template <size_t kBytes>
 __attribute__((always_inline)) inline void prefetch_ahead(const std::byte* at) {
@@ -337,8 +340,6 @@ inline void prefetch_next_panel(const MatmulArgs& a, int64_t r) {
   for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
 }
 
-// Below this many tokens, packing costs more than reading the rows in place once per token.
-constexpr int kPanelMinTokens = 4;
 
 // Fewer tokens than that: each through `One`, the decode kernel, by itself. Returns whether it did.
 template <void (*One)(const MatmulArgs&)>
