@@ -271,7 +271,7 @@ struct GroupQ8Blocks {
 };
 
 template <int TN>
-void panel_tokens(const MatmulArgs& a, const GroupQ8Blocks& blocks, int64_t r, int n, int t) {
+void q8_tokens(const MatmulArgs& a, const GroupQ8Blocks& blocks, int64_t r, int n, int t) {
   const int64_t nb = a.k / 32;
   const BlockQ8Act* x[TN];
   const int32_t* x_offsets[TN];
@@ -285,7 +285,7 @@ void panel_tokens(const MatmulArgs& a, const GroupQ8Blocks& blocks, int64_t r, i
   for (int64_t b = 0; b < nb; ++b) {
     if constexpr (kPrefetchGroups<TN>) blocks.prefetch(b);
     const int l = static_cast<int>(b % kLanes);
-    // Tokens innermost: TN independent vpdpbusd chains (as in k_group_tokens).
+    // Tokens innermost: TN independent vpdpbusd chains (as in k_tokens).
     __m512i dot[TN];
 #pragma GCC unroll 16
     for (int j = 0; j < TN; ++j) dot[j] = _mm512_set1_epi32(load_i32(x_offsets[j] + b));
@@ -366,7 +366,7 @@ void matmul_q8_0_avx512_vnni(const MatmulArgs& a) {
     prefetch_next_panel(a, r);
     rows_to_group(a, l, r, n, group.data());
     const GroupQ8Blocks blocks{group.data()};
-    for_token_tiles(a.n_tok, [&]<int TN>(int t) { panel_tokens<TN>(a, blocks, r, n, t); });
+    for_token_tiles(a.n_tok, [&]<int TN>(int t) { q8_tokens<TN>(a, blocks, r, n, t); });
   }
 }
 
@@ -374,7 +374,7 @@ void matmul_q8_0_avx512_vnni(const MatmulArgs& a) {
 void matmul_q8_0_groups_avx512_vnni(const MatmulArgs& a) {
   for (int64_t r = a.r0; r < a.r1; r += kRowGroup) {
     const GroupQ8Blocks blocks{a.w + static_cast<size_t>(r) * a.w_row_bytes};
-    for_token_tiles(a.n_tok, [&]<int TN>(int t) { panel_tokens<TN>(a, blocks, r, kRowGroup, t); });
+    for_token_tiles(a.n_tok, [&]<int TN>(int t) { q8_tokens<TN>(a, blocks, r, kRowGroup, t); });
   }
 }
 
