@@ -129,7 +129,6 @@ BENCHMARK(BM_LinearDecodeLarge)
     ->Args({5, 65536, 4096, 0})
     ->Args({5, 65536, 4096, 1})
     ->Args({7, 65536, 4096, 0})
-    ->Args({7, 65536, 4096, 1})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
@@ -138,7 +137,7 @@ void matmul_args(benchmark::internal::Benchmark* b) {
     for (int isa : {0, 1, 2, 3}) {
       for (int n_tok : {1, 16, 64}) {
         b->Args({t, isa, n_tok, 0});
-        if (isa == 3 && t >= 3) b->Args({t, isa, n_tok, 1});
+        if (isa == 3 && (t == 3 || t == 5 || t == 6)) b->Args({t, isa, n_tok, 1});  // the types with row-group kernels
       }
     }
   }

@@ -30,7 +30,7 @@
 //    with lanes as rows. Many tokens split the levels once into a panel; weights stored in row
 //    groups (Q4_K, Q5_K) are read in place, decode included. Q6_K stays in rows: its levels take
 //    more shifts to split than decode can hide behind the memory (25 GB/s in row groups against
-//    30 in rows, BM_LinearDecodeLarge).
+//    30 in rows, BM_LinearDecodeLarge, with a Q6_K row-group kernel that was then left out).
 #include <immintrin.h>
 
 #include <cstddef>
@@ -238,14 +238,15 @@ void rows_to_group(const MatmulArgs& a, const RowGroupBlock& l, int64_t r, int n
   }
 }
 
+// Below this many tokens, copying rows into a row group costs more than reading them in place once
+// per token (the row kernels, tokens_one_by_one).
+constexpr int kPanelMinTokens = 4;
+
 // Decode and tiles of a few tokens read a row group's weights once, where they are: the blocks
 // 32 KiB ahead are prefetched into L2 (bench_kernels' BM_LinearDecodeLarge, Q4_K in row groups:
 // 32.9 GB/s against 29.0 at 16 KiB). Tiles of more tokens come after the whole group was brought
 // in by prefetch_next_panel. A compile-time choice: GCC deleted the prefetches as dead code when a
 // run-time flag guarded them.
-// Below this many tokens, copying rows into a row group costs more than reading them in place once
-// per token (the row kernels); weights in row groups prefetch ahead below it.
-constexpr int kPanelMinTokens = 4;
 template <int TN>
 constexpr bool kPrefetchGroups = TN < kPanelMinTokens;
 
@@ -340,8 +341,7 @@ inline void prefetch_next_panel(const MatmulArgs& a, int64_t r) {
   for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
 }
 
-
-// Fewer tokens than that: each through `One`, the decode kernel, by itself. Returns whether it did.
+// Fewer than kPanelMinTokens tokens: each through `One`, the decode kernel, by itself. Returns whether it did.
 template <void (*One)(const MatmulArgs&)>
 bool tokens_one_by_one(const MatmulArgs& a) {
   if (a.n_tok >= kPanelMinTokens) return false;
@@ -630,8 +630,8 @@ void pack_levels(const std::byte* group, int64_t nb, KPanelBlock* out) {
   }
 }
 
-// TN tokens against a row group (rows [r, r + n) of the output): S sub-blocks a super-block, each
-// of 64 / S groups of 4 levels, the levels split out of the group's words as they are used.
+// TN tokens against a row group (rows [r, r + n) of the output), its levels and scales from
+// `levels` (GroupLevels or PanelLevels): S sub-blocks a super-block, each of 64 / S groups of 4 levels.
 template <class Quant, int TN, class Levels>
 void k_tokens(const MatmulArgs& a, const Levels& levels, int64_t r, int n, int t) {
   constexpr int S = Quant::kSubBlocks, V = 64 / S;
